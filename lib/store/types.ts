@@ -1,0 +1,163 @@
+/**
+ * The storage contract. Every backend (SQLite embedded, MySQL/MariaDB cluster) implements it
+ * and is checked by one shared suite, test/fixtures/store-contract.ts.
+ *
+ * The conversation log is the single source of truth for messages: an "offline message" is
+ * only a log entry past a member's delivered position. Hot-path writes (appends, watermark
+ * moves, recalls) arrive as one `commit(ops)` call per event-loop tick and run in one
+ * transaction; the store allocates `seq` per conversation inside that transaction, so
+ * sequence numbers are atomic and durable across every process sharing the database.
+ */
+
+export type GroupRole = 'creator' | 'normal';
+
+/** A conversation id: `p:<lower id>:<higher id>` (one-to-one) or `g:<groupid>` (group). */
+export type ConvId = string;
+
+export interface UserRecord {
+  id: number;
+  name: string;
+  /** scrypt hash in the `scrypt$<salt hex>$<hash hex>` form; never plain text. */
+  passwordHash: string;
+}
+
+export interface UserRef {
+  id: number;
+  name: string;
+}
+
+export interface GroupRecord {
+  id: number;
+  name: string;
+  desc: string;
+  creatorId: number;
+}
+
+export interface GroupMember extends UserRef {
+  role: GroupRole;
+}
+
+export type EventKind = 'chat' | 'recall';
+
+/** An event as the log holds it (and as sync returns it). */
+export interface LogEvent {
+  conv: ConvId;
+  seq: number;
+  /** server message id, globally unique */
+  mid: string;
+  kind: EventKind;
+  senderId: number;
+  senderName: string;
+  /** server time, ms since the epoch */
+  ts: number;
+  /** chat text; '' for a tombstone (recalled chat) and for recall events */
+  text: string;
+  /** for a recall event: the recalled seq */
+  ref: number | null;
+  /** for a chat event: it was recalled (text erased) */
+  recalled: boolean;
+  /** the sender's client message id, if any */
+  cmid: string | null;
+}
+
+/** A new event to append; the store assigns seq. */
+export interface NewEvent {
+  conv: ConvId;
+  kind: EventKind;
+  senderId: number;
+  mid: string;
+  ts: number;
+  text: string;
+  ref: number | null;
+  cmid: string | null;
+}
+
+export type CommitOp =
+  /** Append one event. For a `p:` conversation the store makes both users members. */
+  | { op: 'append'; event: NewEvent }
+  /** Move a member's delivered and/or read watermark forward (never backward). */
+  | { op: 'position'; userId: number; conv: ConvId; delivered?: number; read?: number }
+  /**
+   * Recall: tombstone the chat event at `seq` (erase its text) and append `event` (a recall
+   * event naming it) in the same transaction. Idempotent: an already recalled target appends
+   * nothing and returns `already: true`.
+   */
+  | { op: 'recall'; conv: ConvId; seq: number; event: NewEvent };
+
+export type CommitResult =
+  /** `duplicate`: the (sender, cmid) pair was seen before; `event` is the first one. */
+  | { op: 'append'; event: LogEvent; duplicate: boolean }
+  | { op: 'position'; delivered: number; read: number }
+  | { op: 'recall'; event: LogEvent | null; already: boolean; found: boolean };
+
+/** One row per conversation a user belongs to (or belonged to). */
+export interface ConvState {
+  conv: ConvId;
+  lastSeq: number;
+  /** the member sees seqs > joinedSeq */
+  joinedSeq: number;
+  /** null while a member; else the last seq the member may read */
+  leftSeq: number | null;
+  delivered: number;
+  read: number;
+}
+
+/** Watermarks of one member of a conversation (for receipts). */
+export interface MemberPosition {
+  userId: number;
+  delivered: number;
+  read: number;
+}
+
+export interface Store {
+  /** Creates the schema when missing; idempotent and safe to run from several processes. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  // users
+  /** null when the name is taken */
+  createUser(name: string, passwordHash: string): Promise<number | null>;
+  getUser(id: number): Promise<UserRecord | null>;
+  getUserRefs(ids: number[]): Promise<UserRef[]>;
+
+  // friends (a friendship is stored both ways)
+  /** false when it already existed */
+  addFriend(userId: number, friendId: number): Promise<boolean>;
+  /** false when there was none */
+  removeFriend(userId: number, friendId: number): Promise<boolean>;
+  listFriends(userId: number): Promise<UserRef[]>;
+
+  // groups
+  /** null when the name is taken; the creator becomes a member with role 'creator' */
+  createGroup(name: string, desc: string, creatorId: number): Promise<GroupRecord | null>;
+  getGroup(id: number): Promise<GroupRecord | null>;
+  /**
+   * Joins with role 'normal' at the conversation's current last seq (the member sees only
+   * later seqs). `joined: false` when already a member.
+   */
+  joinGroup(groupId: number, userId: number): Promise<{ joined: boolean; joinedSeq: number }>;
+  /** Ends membership at the current last seq; false when not a member. */
+  leaveGroup(groupId: number, userId: number): Promise<boolean>;
+  /** current members, creator first then by join order */
+  listMembers(groupId: number): Promise<GroupMember[]>;
+  isMember(groupId: number, userId: number): Promise<boolean>;
+  /** groups the user is currently a member of, by id */
+  listUserGroups(userId: number): Promise<GroupRecord[]>;
+
+  // the log
+  /** Runs all ops in one transaction, in order; results in the same order. */
+  commit(ops: CommitOp[]): Promise<CommitResult[]>;
+  /** events with from <= seq <= to, ascending, at most limit */
+  readRange(conv: ConvId, from: number, to: number, limit: number): Promise<LogEvent[]>;
+  /** events with seq < before and seq >= floor, the newest `limit` of them, ascending */
+  readBefore(conv: ConvId, before: number, floor: number, limit: number): Promise<LogEvent[]>;
+  getEvent(conv: ConvId, seq: number): Promise<LogEvent | null>;
+  lastSeq(conv: ConvId): Promise<number>;
+
+  // positions
+  /** every conversation the user is or was a member of */
+  userConversations(userId: number): Promise<ConvState[]>;
+  convState(userId: number, conv: ConvId): Promise<ConvState | null>;
+  /** watermarks of all current members of a conversation */
+  memberPositions(conv: ConvId): Promise<MemberPosition[]>;
+}
