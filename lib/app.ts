@@ -1,0 +1,82 @@
+/**
+ * Builds one server process from options: the embedded store and in-process bus by default,
+ * MySQL/MariaDB and Redis in cluster mode. Handlers never know which one runs.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { LocalBus, LocalHub, LocalPresence } from './bus/local/index.js';
+import { RedisBus, RedisPresence } from './bus/redis/index.js';
+import type { Bus, Presence } from './bus/types.js';
+import { resolveOptions, type ServerOptions } from './config.js';
+import { createLogger } from './log.js';
+import { Hub } from './server/hub.js';
+import { ChatServer } from './server/server.js';
+import { MysqlStore } from './store/mysql/index.js';
+import { SqliteStore } from './store/sqlite/index.js';
+import type { Store } from './store/types.js';
+
+export interface App {
+  readonly opts: ServerOptions;
+  readonly hub: Hub;
+  readonly server: ChatServer;
+  readonly log: Logger;
+  /** where it listens, once started */
+  address: AddressInfo | null;
+  start(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+export interface AppExtras {
+  log?: Logger;
+  /** the clock (ms); tests inject one */
+  now?: () => number;
+}
+
+export function buildStore(opts: ServerOptions): Store {
+  return opts.mysql ? new MysqlStore({ url: opts.mysql }) : new SqliteStore({ file: opts.db, sync: opts.sync });
+}
+
+export function createApp(partial: Partial<ServerOptions> = {}, extras: AppExtras = {}): App {
+  const opts = resolveOptions(partial);
+  const nodeId = opts.nodeId ?? randomBytes(6).toString('hex');
+  const log = extras.log ?? createLogger(opts.logLevel, { node: nodeId });
+  const clustered = opts.redis !== null;
+  const store = buildStore(opts);
+  let bus: Bus;
+  let presence: Presence;
+  if (opts.redis) {
+    bus = new RedisBus({ url: opts.redis, prefix: opts.redisPrefix, nodeId, log });
+    presence = new RedisPresence({ url: opts.redis, prefix: opts.redisPrefix, nodeId, nodeTtlMs: opts.sessionTtlMs });
+  } else {
+    // a hub of its own: two embedded servers in one process must not share sessions
+    const local = new LocalHub();
+    bus = new LocalBus({ nodeId, hub: local });
+    presence = new LocalPresence({ nodeId, hub: local });
+  }
+  const hub = new Hub({ store, bus, presence, clustered, opts, log, ...(extras.now ? { now: extras.now } : {}) });
+  const server = new ChatServer(hub);
+  let started = false;
+  const app: App = {
+    opts,
+    hub,
+    server,
+    log,
+    address: null,
+    async start() {
+      await store.migrate();
+      await hub.start();
+      started = true;
+      app.address = await server.listen(opts.port, opts.host);
+      log.info({ port: app.address.port, host: opts.host, mode: clustered ? 'cluster' : 'embedded' }, 'listening');
+      return app.address;
+    },
+    async close() {
+      if (started) await server.close();
+      await Promise.allSettled([bus.close(), presence.close()]);
+      await store.close();
+      log.info('closed');
+    },
+  };
+  return app;
+}

@@ -1,0 +1,136 @@
+/**
+ * `chatserver`: runs one server process; `chatserver migrate` applies the schema and exits.
+ * Every option has a CHAT_* environment variable; flags win over the environment.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { buildStore, createApp } from '../app.js';
+import { defaultOptions, resolveOptions, type ServerOptions } from '../config.js';
+
+function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function serverOptions(cmd: Command): Command {
+  const d = defaultOptions;
+  const opt = (flags: string, desc: string, env: string, def?: unknown, parse?: (v: string) => unknown) => {
+    const o = new Option(flags, desc).env(env);
+    if (parse) o.argParser(parse);
+    if (def !== undefined) o.default(def);
+    cmd.addOption(o);
+  };
+  opt('-p, --port <port>', 'TCP port to listen on (0: any free port)', 'CHAT_PORT', d.port, int('port', 0, 65535));
+  opt('--host <addr>', 'address to listen on (0.0.0.0 for every interface)', 'CHAT_HOST', d.host);
+  opt('--db <file>', 'SQLite file of the embedded store (created with its schema on first start)', 'CHAT_DB', d.db);
+  opt('--mysql <url>', 'cluster mode: MySQL/MariaDB URL, e.g. mysql://root@127.0.0.1:3306/chat (needs --redis)', 'CHAT_MYSQL_URL');
+  opt('--redis <url>', 'cluster mode: Redis URL, e.g. redis://127.0.0.1:6379 (needs --mysql)', 'CHAT_REDIS_URL');
+  opt('--redis-prefix <prefix>', 'prefix of every Redis key and channel (separates deployments sharing a Redis)', 'CHAT_REDIS_PREFIX', d.redisPrefix);
+  cmd.addOption(
+    new Option('--sync <mode>', "embedded store durability: 'normal' survives a process crash, 'full' also a power loss")
+      .choices(['normal', 'full'])
+      .env('CHAT_SYNC')
+      .default(d.sync),
+  );
+  opt('--max-frame <bytes>', 'largest incoming frame; a larger one closes the connection', 'CHAT_MAX_FRAME', d.maxFrame, int('max-frame', 64));
+  opt('--max-text <chars>', 'longest chat message text', 'CHAT_MAX_TEXT', d.maxText, int('max-text', 1));
+  opt('--max-sessions <n>', 'live sessions (devices) per account', 'CHAT_MAX_SESSIONS', d.maxSessions, int('max-sessions', 1));
+  opt('--session-ttl <ms>', "cluster: a dead process's sessions vanish after this long", 'CHAT_SESSION_TTL', d.sessionTtlMs, int('session-ttl', 500));
+  opt('--recall-window <seconds>', 'how long after sending a sender may recall a message', 'CHAT_RECALL_WINDOW', d.recallWindowMs / 1000, int('recall-window', 0));
+  opt('--max-out-bytes <bytes>', 'bytes queued to one slow client before it is disconnected', 'CHAT_MAX_OUT_BYTES', d.maxOutBytes, int('max-out-bytes', 1024));
+  opt('--drain-timeout <ms>', 'how long a client may not read before it is disconnected', 'CHAT_DRAIN_TIMEOUT', d.drainTimeoutMs, int('drain-timeout', 100));
+  opt('--node-id <id>', 'this process\'s id in the cluster (default: random)', 'CHAT_NODE_ID');
+  opt('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'CHAT_LOG_LEVEL', d.logLevel);
+  return cmd;
+}
+
+interface Flags {
+  port: number;
+  host: string;
+  db: string;
+  mysql?: string;
+  redis?: string;
+  redisPrefix: string;
+  sync: 'normal' | 'full';
+  maxFrame: number;
+  maxText: number;
+  maxSessions: number;
+  sessionTtl: number;
+  recallWindow: number;
+  maxOutBytes: number;
+  drainTimeout: number;
+  nodeId?: string;
+  logLevel: string;
+}
+
+function toOptions(f: Flags): ServerOptions {
+  return resolveOptions({
+    port: f.port,
+    host: f.host,
+    db: f.db,
+    mysql: f.mysql ?? null,
+    redis: f.redis ?? null,
+    redisPrefix: f.redisPrefix,
+    sync: f.sync,
+    maxFrame: f.maxFrame,
+    maxText: f.maxText,
+    maxSessions: f.maxSessions,
+    sessionTtlMs: f.sessionTtl,
+    recallWindowMs: f.recallWindow * 1000,
+    maxOutBytes: f.maxOutBytes,
+    drainTimeoutMs: f.drainTimeout,
+    nodeId: f.nodeId ?? null,
+    logLevel: f.logLevel,
+  });
+}
+
+async function run(flags: Flags): Promise<void> {
+  const app = createApp(toOptions(flags));
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'shutting down');
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        app.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('unhandledRejection', (err) => app.log.error({ err }, 'unhandled rejection'));
+  await app.start();
+}
+
+async function migrate(flags: Flags): Promise<void> {
+  const opts = toOptions(flags);
+  const store = buildStore(opts);
+  await store.migrate();
+  await store.close();
+  console.log(`schema applied to ${opts.mysql ? new URL(opts.mysql).pathname.slice(1) || 'chat' : opts.db}`);
+}
+
+function fatal(err: unknown): never {
+  console.error(`chatserver: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  const program = serverOptions(new Command('chatserver'))
+    .description(
+      'clusterchat server: newline-delimited JSON over TCP (the ClusterChatServer protocol and v2).\n' +
+        'Embedded by default (a SQLite file, one process); cluster mode with --mysql and --redis.',
+    )
+    .showHelpAfterError()
+    .enablePositionalOptions()
+    .action((flags: Flags) => run(flags).catch(fatal));
+  serverOptions(program.command('migrate'))
+    .description('apply the database schema (creating the database if needed) and exit')
+    .action((flags: Flags) => migrate(flags).catch(fatal));
+  await program.parseAsync(argv);
+}

@@ -1,0 +1,55 @@
+/**
+ * Every errno the server can send, in one table. docs/PROTOCOL.md has the same table and
+ * test/errors.test.ts keeps the two in step. 0..2 are the original's (LOGIN and REG acks);
+ * 100 and up are ours (v2 error replies and acks).
+ */
+export const Errors = {
+  OK: { errno: 0, errmsg: 'ok' },
+  /** LOGIN_MSG_ACK: wrong password or no such user (the original's words) */
+  LOGIN_INVALID: { errno: 1, errmsg: 'id or password is invalid!' },
+  /** REG_MSG_ACK: the name is taken */
+  NAME_EXISTS: { errno: 1, errmsg: 'name is already exist, register error!' },
+  /** LOGIN_MSG_ACK: a legacy login while the account has a live session (the original's words) */
+  ACCOUNT_IN_USE: { errno: 2, errmsg: 'this account is using, input another!' },
+  BAD_JSON: { errno: 100, errmsg: 'frame is not valid JSON' },
+  NOT_OBJECT: { errno: 101, errmsg: 'frame is not a JSON object' },
+  UNKNOWN_MSGID: { errno: 102, errmsg: 'unknown msgid' },
+  BAD_FIELD: { errno: 103, errmsg: 'missing or invalid field' },
+  FRAME_TOO_LARGE: { errno: 104, errmsg: 'frame too large' },
+  NOT_LOGGED_IN: { errno: 105, errmsg: 'log in first' },
+  ALREADY_LOGGED_IN: { errno: 106, errmsg: 'already logged in on this connection' },
+  NO_SUCH_USER: { errno: 107, errmsg: 'no such user' },
+  NO_SUCH_GROUP: { errno: 108, errmsg: 'no such group' },
+  NOT_MEMBER: { errno: 109, errmsg: 'not a member of this conversation' },
+  GROUP_NAME_EXISTS: { errno: 110, errmsg: 'group name is already taken' },
+  SELF_FRIEND: { errno: 111, errmsg: 'you cannot befriend yourself' },
+  TOO_MANY_SESSIONS: { errno: 112, errmsg: 'too many sessions for this account' },
+  NOT_ALLOWED: { errno: 113, errmsg: 'not allowed' },
+  STORAGE_UNAVAILABLE: { errno: 114, errmsg: 'storage unavailable, try again' },
+  BAD_SEQ: { errno: 115, errmsg: 'msgSeq out of range' },
+  RECALL_WINDOW_EXPIRED: { errno: 116, errmsg: 'recall window expired' },
+  NO_SUCH_MESSAGE: { errno: 117, errmsg: 'no such message' },
+  RATE_LIMITED: { errno: 118, errmsg: 'too many requests, slow down' },
+  NOT_FRIEND: { errno: 119, errmsg: 'not a friend' },
+  TEXT_TOO_LONG: { errno: 120, errmsg: 'message text too long' },
+  SERVER_BUSY: { errno: 121, errmsg: 'server busy, try again' },
+  SHUTTING_DOWN: { errno: 122, errmsg: 'server shutting down, reconnect' },
+} as const;
+
+export type ErrorCode = keyof typeof Errors;
+export type ErrorInfo = (typeof Errors)[ErrorCode];
+
+/** A failure a handler reports; the dispatcher turns it into the reply its flavour allows. */
+export class ChatError extends Error {
+  readonly code: ErrorCode;
+  readonly detail: string | undefined;
+  constructor(code: ErrorCode, detail?: string) {
+    super(detail ? `${Errors[code].errmsg}: ${detail}` : Errors[code].errmsg);
+    this.name = 'ChatError';
+    this.code = code;
+    this.detail = detail;
+  }
+  get errno(): number {
+    return Errors[this.code].errno;
+  }
+}

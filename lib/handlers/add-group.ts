@@ -1,0 +1,23 @@
+/** ADD_GROUP_MSG (9): join a group; the member sees its log from the join on; idempotent. */
+import { ChatError } from '../errors.js';
+import { MsgId } from '../protocol/msgid.js';
+import * as read from '../protocol/validate.js';
+import { replyOk } from '../server/reply.js';
+import { groupConv } from '../store/conv.js';
+import type { Handler } from './types.js';
+
+export const addGroup: Handler = {
+  msgid: MsgId.ADD_GROUP_MSG,
+  auth: true,
+  v2only: false,
+  async handle(hub, conn, frame) {
+    const groupid = read.id(frame, 'groupid');
+    if (!(await hub.store.getGroup(groupid))) throw new ChatError('NO_SUCH_GROUP', String(groupid));
+    const session = conn.session!;
+    const { joined, joinedSeq } = await hub.store.joinGroup(groupid, session.userId);
+    const conv = groupConv(groupid);
+    // this session has everything up to the join (there is nothing it may see before it)
+    session.setPosition(conv, joinedSeq);
+    replyOk(conn, MsgId.ADD_GROUP_MSG, frame, { groupid, conv, joinedSeq, joined });
+  },
+};

@@ -1,0 +1,57 @@
+/**
+ * The handler registry and the one dispatcher (the aedes pattern): parse, check the
+ * connection's state (before login only REG and LOGIN, and PING), then hand the frame to its
+ * handler. Failures become the reply the connection's flavour allows; nothing a client sends
+ * can throw out of here.
+ */
+import { ChatError } from '../errors.js';
+import { MsgId } from '../protocol/msgid.js';
+import { msgidOf, parseFrame, type Frame } from '../protocol/validate.js';
+import type { Connection } from '../server/connection.js';
+import type { Hub } from '../server/hub.js';
+import { asChatError, replyError } from '../server/reply.js';
+import { addFriend } from './add-friend.js';
+import { addGroup } from './add-group.js';
+import { convList } from './conv-list.js';
+import { createGroup } from './create-group.js';
+import { delivered } from './delivered.js';
+import { groupChat } from './group-chat.js';
+import { leaveGroup } from './leave-group.js';
+import { login } from './login.js';
+import { loginout } from './loginout.js';
+import { oneChat } from './one-chat.js';
+import { ping } from './ping.js';
+import { readMarker } from './read.js';
+import { reg } from './reg.js';
+import { removeFriend } from './remove-friend.js';
+import { removeMember } from './remove-member.js';
+import { sync } from './sync.js';
+import type { Handler } from './types.js';
+
+export const handlers: ReadonlyMap<number, Handler> = new Map(
+  [login, loginout, reg, oneChat, addFriend, createGroup, addGroup, groupChat, delivered, sync, readMarker, leaveGroup, removeMember, removeFriend, convList, ping].map(
+    (h) => [h.msgid, h],
+  ),
+);
+
+/** handles one incoming frame (text without its terminator) */
+export async function dispatch(hub: Hub, conn: Connection, text: string): Promise<void> {
+  let frame: Frame | undefined;
+  let msgid: number | null = null;
+  try {
+    frame = parseFrame(text);
+    if (frame.v === 2 && !conn.v2) conn.v2 = true;
+    msgid = msgidOf(frame);
+    const handler = msgid === null ? undefined : handlers.get(msgid);
+    if (!handler || (handler.v2only && !conn.v2)) {
+      throw new ChatError(msgid === null ? 'BAD_FIELD' : 'UNKNOWN_MSGID', msgid === null ? 'msgid' : String(msgid));
+    }
+    if (handler.auth && (!conn.session || conn.session.ended)) throw new ChatError('NOT_LOGGED_IN');
+    await handler.handle(hub, conn, frame);
+  } catch (err) {
+    if (!(err instanceof ChatError)) conn.log.error({ err, msgid }, 'handler failed');
+    if (!conn.closed) replyError(conn, asChatError(err), msgid, frame);
+  }
+}
+
+export { MsgId };

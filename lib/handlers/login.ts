@@ -1,0 +1,127 @@
+/**
+ * LOGIN_MSG (1) -> LOGIN_MSG_ACK (2). Legacy: the original's reply (lists as arrays of JSON
+ * strings, keys present only when non-empty, `offlinemsg` = the log past the delivered
+ * position, which then counts as delivered). v2: nested lists, a session token, and the
+ * per-conversation summary; messages come by SYNC_MSG.
+ */
+import { ChatError, Errors, type ErrorCode } from '../errors.js';
+import { loadContacts, type GroupView } from '../models/contacts.js';
+import { legacyBacklog, summarize } from '../models/conversations.js';
+import { verifyPassword } from '../models/password.js';
+import { MsgId } from '../protocol/msgid.js';
+import { legacyEvent } from '../protocol/shapes.js';
+import { echoCmid, type Frame } from '../protocol/validate.js';
+import * as read from '../protocol/validate.js';
+import type { Connection } from '../server/connection.js';
+import type { Hub } from '../server/hub.js';
+import type { Session } from '../server/session.js';
+import type { Handler } from './types.js';
+
+function fail(conn: Connection, frame: Frame, code: ErrorCode, detail?: string): void {
+  const e = Errors[code];
+  const errmsg = detail ? `${e.errmsg}: ${detail}` : e.errmsg;
+  if (!conn.v2) {
+    // the original client waits for this reply and knows only these two
+    const { errno, errmsg: text } = code === 'ACCOUNT_IN_USE' ? Errors.ACCOUNT_IN_USE : Errors.LOGIN_INVALID;
+    conn.send({ errmsg: text, errno, msgid: MsgId.LOGIN_MSG_ACK });
+    return;
+  }
+  const cmid = echoCmid(frame);
+  conn.send({ msgid: MsgId.LOGIN_MSG_ACK, v: 2, errno: e.errno, errmsg, ...(cmid ? { cmid } : {}) });
+}
+
+function legacyGroup(g: GroupView): string {
+  return JSON.stringify({
+    groupdesc: g.group.desc,
+    groupname: g.group.name,
+    id: g.group.id,
+    users: g.users.map((u) => JSON.stringify({ id: u.id, name: u.name, role: u.role, state: u.state })),
+  });
+}
+
+async function replyLegacy(hub: Hub, conn: Connection, session: Session): Promise<void> {
+  const [contacts, convs] = await Promise.all([loadContacts(hub, session.userId), hub.store.userConversations(session.userId)]);
+  const { events, upTo } = await legacyBacklog(hub, session.userId, convs, hub.opts.maxOfflineMsgs);
+  const reply: Record<string, unknown> = { errno: 0 };
+  if (contacts.friends.length > 0) reply.friends = contacts.friends.map((f) => JSON.stringify({ id: f.id, name: f.name, state: f.state }));
+  if (contacts.groups.length > 0) reply.groups = contacts.groups.map(legacyGroup);
+  reply.id = session.userId;
+  reply.msgid = MsgId.LOGIN_MSG_ACK;
+  reply.name = session.name;
+  if (events.length > 0) reply.offlinemsg = events.map((ev) => JSON.stringify(legacyEvent(ev, session.userId)));
+  for (const [conv, seq] of upTo) session.setPosition(conv, seq);
+  conn.send(reply, () => {
+    for (const st of convs) {
+      const seq = upTo.get(st.conv) ?? 0;
+      if (seq > st.delivered) hub.markDelivered(session.userId, st.conv, seq);
+    }
+  });
+}
+
+async function replyV2(hub: Hub, conn: Connection, session: Session, frame: Frame): Promise<void> {
+  const [contacts, convs] = await Promise.all([loadContacts(hub, session.userId), hub.store.userConversations(session.userId)]);
+  const cmid = echoCmid(frame);
+  conn.send({
+    msgid: MsgId.LOGIN_MSG_ACK,
+    v: 2,
+    errno: 0,
+    errmsg: Errors.OK.errmsg,
+    id: session.userId,
+    name: session.name,
+    token: session.id,
+    friends: contacts.friends,
+    groups: contacts.groups.map((g) => ({ id: g.group.id, groupname: g.group.name, groupdesc: g.group.desc, users: g.users })),
+    convs: convs.map(summarize),
+    ...(cmid ? { cmid } : {}),
+  });
+}
+
+export const login: Handler = {
+  msgid: MsgId.LOGIN_MSG,
+  auth: false,
+  v2only: false,
+  async handle(hub, conn, frame) {
+    if (conn.session) {
+      if (conn.v2) fail(conn, frame, 'ALREADY_LOGGED_IN');
+      else conn.log.info('ignored a second LOGIN on a logged-in legacy connection');
+      return;
+    }
+    let userId: number;
+    let password: string;
+    let resume: string | undefined;
+    try {
+      userId = read.id(frame, 'id');
+      password = read.text(frame, 'password', { max: 1024 });
+      resume = read.optionalText(frame, 'token', { max: 64 });
+    } catch (err) {
+      fail(conn, frame, 'BAD_FIELD', err instanceof ChatError ? err.detail : undefined);
+      return;
+    }
+    const user = await hub.store.getUser(userId);
+    if (!(await verifyPassword(password, user?.passwordHash ?? null)) || !user) {
+      conn.log.info({ user: userId }, 'login refused: invalid id or password');
+      fail(conn, frame, 'LOGIN_INVALID');
+      return;
+    }
+    if (conn.closed || conn.session) return;
+    const session = await hub.openSession(conn, user, resume);
+    if (session === 'busy' || session === 'full') {
+      conn.log.info({ user: userId, reason: session }, 'login refused');
+      fail(conn, frame, session === 'busy' ? 'ACCOUNT_IN_USE' : 'TOO_MANY_SESSIONS');
+      return;
+    }
+    if (conn.closed) {
+      await hub.closeSession(session);
+      return;
+    }
+    conn.log.info({ user: userId, session: session.id, legacy: session.legacy }, 'logged in');
+    try {
+      if (session.legacy) await replyLegacy(hub, conn, session);
+      else await replyV2(hub, conn, session, frame);
+    } catch (err) {
+      await hub.closeSession(session);
+      throw err;
+    }
+    session.release();
+  },
+};

@@ -1,0 +1,16 @@
+/** LOGINOUT_MSG (3): ends this connection's session; the connection stays open. */
+import { MsgId } from '../protocol/msgid.js';
+import { replyOk } from '../server/reply.js';
+import type { Handler } from './types.js';
+
+export const loginout: Handler = {
+  msgid: MsgId.LOGINOUT_MSG,
+  auth: true,
+  v2only: false,
+  async handle(hub, conn, frame) {
+    const session = conn.session!;
+    await hub.closeSession(session);
+    conn.log.info({ user: session.userId }, 'logged out');
+    replyOk(conn, MsgId.LOGINOUT_MSG, frame);
+  },
+};

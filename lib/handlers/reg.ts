@@ -1,0 +1,48 @@
+/** REG_MSG (4) -> REG_MSG_ACK (5): name + password -> a new user id. */
+import { ChatError, Errors, type ErrorCode } from '../errors.js';
+import { hashPassword } from '../models/password.js';
+import { MsgId } from '../protocol/msgid.js';
+import { echoCmid, type Frame } from '../protocol/validate.js';
+import * as read from '../protocol/validate.js';
+import type { Connection } from '../server/connection.js';
+import type { Handler } from './types.js';
+
+/** longest user name, in characters (the original's column was varchar(50)) */
+export const MAX_NAME = 50;
+
+function answer(conn: Connection, frame: Frame, code: ErrorCode, detail?: string, id?: number): void {
+  const e = Errors[code];
+  const errmsg = detail ? `${e.errmsg}: ${detail}` : e.errmsg;
+  if (!conn.v2) {
+    // sorted keys, as the original; it printed "register error" for any errno but 0
+    conn.send(id !== undefined ? { errno: 0, id, msgid: MsgId.REG_MSG_ACK } : { errmsg, errno: 1, msgid: MsgId.REG_MSG_ACK });
+    return;
+  }
+  const cmid = echoCmid(frame);
+  conn.send({ msgid: MsgId.REG_MSG_ACK, v: 2, errno: e.errno, errmsg, ...(id !== undefined ? { id } : {}), ...(cmid ? { cmid } : {}) });
+}
+
+export const reg: Handler = {
+  msgid: MsgId.REG_MSG,
+  auth: false,
+  v2only: false,
+  async handle(hub, conn, frame) {
+    let name: string;
+    let password: string;
+    try {
+      name = read.text(frame, 'name', { min: 1, max: MAX_NAME }).trim();
+      password = read.text(frame, 'password', { min: 1, max: 1024 });
+      if (name.length === 0) throw new ChatError('BAD_FIELD', 'name');
+    } catch (err) {
+      answer(conn, frame, 'BAD_FIELD', err instanceof ChatError ? err.detail : undefined);
+      return;
+    }
+    const id = await hub.store.createUser(name, await hashPassword(password));
+    if (id === null) {
+      answer(conn, frame, 'NAME_EXISTS');
+      return;
+    }
+    conn.log.info({ user: id }, 'registered');
+    answer(conn, frame, 'OK', undefined, id);
+  },
+};

@@ -1,0 +1,18 @@
+import type { Frame } from '../protocol/validate.js';
+import type { Connection } from '../server/connection.js';
+import type { Hub } from '../server/hub.js';
+
+export interface Handler {
+  /** the msgid it answers */
+  msgid: number;
+  /** needs a logged-in session */
+  auth: boolean;
+  /** exists only for v2 connections (legacy connections never see new message types) */
+  v2only: boolean;
+  /**
+   * Validates and acts. Runs in order per connection: a handler that commits submits to the
+   * batcher before it returns and replies when the commit lands, without holding up the next
+   * frame.
+   */
+  handle(hub: Hub, conn: Connection, frame: Frame): Promise<void>;
+}

@@ -1,0 +1,99 @@
+/**
+ * What a user can see of their conversations: the per-conversation summary (v2 login and
+ * CONV_LIST), the legacy `offlinemsg` backlog, and sync pages. Visibility is the member's
+ * window: seqs after joinedSeq, up to leftSeq once they left.
+ */
+import type { Hub } from '../server/hub.js';
+import { parseConv } from '../store/conv.js';
+import type { ConvId, ConvState, LogEvent } from '../store/types.js';
+
+export interface ConvSummary {
+  conv: ConvId;
+  /** the last seq this user may see */
+  lastSeq: number;
+  /** seqs up to joinedSeq are before the user's time in the conversation */
+  joinedSeq: number;
+  delivered: number;
+  read: number;
+  unread: number;
+  /** present once the user left (or was removed from) a group */
+  leftSeq?: number;
+}
+
+export function visibleTop(st: ConvState): number {
+  return st.leftSeq ?? st.lastSeq;
+}
+
+export function summarize(st: ConvState): ConvSummary {
+  const top = visibleTop(st);
+  const read = Math.min(Math.max(st.read, st.joinedSeq), top);
+  const out: ConvSummary = {
+    conv: st.conv,
+    lastSeq: top,
+    joinedSeq: st.joinedSeq,
+    delivered: Math.min(Math.max(st.delivered, st.joinedSeq), top),
+    read,
+    unread: top - read,
+  };
+  if (st.leftSeq !== null) out.leftSeq = st.leftSeq;
+  return out;
+}
+
+/**
+ * The legacy backlog: every visible event past the delivered position, except the user's own,
+ * each conversation in seq order, conversations merged by time; at most `max` events.
+ * `upTo` says, per conversation, how far the backlog covers.
+ */
+export async function legacyBacklog(
+  hub: Hub,
+  userId: number,
+  convs: ConvState[],
+  max: number,
+): Promise<{ events: LogEvent[]; upTo: Map<ConvId, number> }> {
+  const lists: LogEvent[][] = [];
+  const upTo = new Map<ConvId, number>();
+  let budget = max;
+  for (const st of convs) {
+    const from = Math.max(st.delivered, st.joinedSeq) + 1;
+    const top = visibleTop(st);
+    if (from > top || budget <= 0) {
+      upTo.set(st.conv, Math.min(top, from - 1));
+      continue;
+    }
+    const evs = await hub.store.readRange(st.conv, from, top, budget);
+    // a full page may have stopped short of the top; the rest waits for the next login
+    upTo.set(st.conv, evs.length < budget ? top : evs[evs.length - 1]!.seq);
+    budget -= evs.length;
+    const shown = evs.filter((e) => e.senderId !== userId);
+    if (shown.length > 0) lists.push(shown);
+  }
+  return { events: mergeByTime(lists), upTo };
+}
+
+/** k-way merge by ts that keeps each list's own order */
+function mergeByTime(lists: LogEvent[][]): LogEvent[] {
+  const out: LogEvent[] = [];
+  const at = lists.map(() => 0);
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < lists.length; i++) {
+      const e = lists[i]![at[i]!];
+      if (e && (best === -1 || e.ts < lists[best]![at[best]!]!.ts)) best = i;
+    }
+    if (best === -1) return out;
+    out.push(lists[best]![at[best]!++]!);
+  }
+}
+
+/**
+ * The window a user may read in `conv`, or null when they may not read it at all. A pair
+ * conversation is readable by its two users even before its first message.
+ */
+export async function readableWindow(hub: Hub, userId: number, conv: ConvId): Promise<{ floor: number; top: number } | null> {
+  const c = parseConv(conv);
+  if (!c) return null;
+  const st = await hub.store.convState(userId, conv);
+  if (st) return { floor: st.joinedSeq + 1, top: visibleTop(st) };
+  if (c.kind === 'pair' && (c.a === userId || c.b === userId)) return { floor: 1, top: await hub.store.lastSeq(conv) };
+  return null;
+}

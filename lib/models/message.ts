@@ -1,0 +1,57 @@
+/**
+ * Sending a chat message: validate, append to the conversation's log through the batcher,
+ * and ack the sender (v2) once committed. The handler returns as soon as the append is queued,
+ * so the connection's next frame is not held up by the commit.
+ */
+import { Errors } from '../errors.js';
+import { asChatError, replyError } from '../server/reply.js';
+import { MsgId } from '../protocol/msgid.js';
+import type { Frame } from '../protocol/validate.js';
+import * as read from '../protocol/validate.js';
+import type { Connection } from '../server/connection.js';
+import type { Hub } from '../server/hub.js';
+import type { Session } from '../server/session.js';
+import type { ConvId, LogEvent } from '../store/types.js';
+
+/** the chat ack (v2): where the message landed in its conversation */
+export function chatAck(reqmsgid: number, ev: LogEvent, duplicate: boolean): object {
+  return {
+    msgid: MsgId.CHAT_ACK,
+    v: 2,
+    reqmsgid,
+    errno: 0,
+    errmsg: Errors.OK.errmsg,
+    conv: ev.conv,
+    msgSeq: ev.seq,
+    mid: ev.mid,
+    ts: ev.ts,
+    ...(duplicate ? { duplicate: true } : {}),
+    ...(ev.cmid !== null ? { cmid: ev.cmid } : {}),
+  };
+}
+
+/** reads the chat fields every send carries: `msg`, and `cmid` (required on v2) */
+export function readChatFields(hub: Hub, conn: Connection, frame: Frame): { text: string; cmid: string | null } {
+  return { text: read.text(frame, 'msg', { max: hub.opts.maxText }), cmid: read.cmid(frame, conn.v2) };
+}
+
+export function appendChat(
+  hub: Hub,
+  session: Session,
+  frame: Frame,
+  reqmsgid: number,
+  conv: ConvId,
+  fields: { text: string; cmid: string | null },
+): void {
+  const conn = session.conn;
+  const event = hub.newEvent({ conv, kind: 'chat', senderId: session.userId, text: fields.text, ref: null, cmid: fields.cmid });
+  hub.submit({ op: 'append', event }, session.id).then(
+    (r) => {
+      if (r.op === 'append' && conn.v2) conn.send(chatAck(reqmsgid, r.event, r.duplicate));
+    },
+    (err: unknown) => {
+      conn.log.error({ err, conv }, 'append failed');
+      replyError(conn, asChatError(err), reqmsgid, frame);
+    },
+  );
+}

@@ -1,0 +1,66 @@
+/**
+ * Outgoing shapes. Legacy frames list their keys in sorted order, as the original's
+ * nlohmann::json dump() does, and carry only the original's fields plus `conv` and `msgSeq`.
+ */
+import { parseConv } from '../store/conv.js';
+import type { LogEvent } from '../store/types.js';
+import { MsgId } from './msgid.js';
+
+/** `YYYY-MM-DD HH:MM:SS` in the server's local time, like the original client's getCurrentTime() */
+export function legacyTime(ts: number): string {
+  const d = new Date(ts);
+  const p = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** what a legacy client shows in place of a recalled message */
+export const RECALLED_TEXT = '[recalled a message]';
+
+/**
+ * A log event as a legacy client sees it: a ONE_CHAT_MSG or GROUP_CHAT_MSG from the sender.
+ * A recalled chat and a recall event both read as RECALLED_TEXT: a legacy client never gets
+ * recalled text it had not received.
+ */
+export function legacyEvent(ev: LogEvent, recipientId: number): Record<string, unknown> {
+  const c = parseConv(ev.conv);
+  const msg = ev.kind === 'chat' && !ev.recalled ? ev.text : RECALLED_TEXT;
+  const time = legacyTime(ev.ts);
+  if (c?.kind === 'group') {
+    return { conv: ev.conv, groupid: c.groupId, id: ev.senderId, msg, msgSeq: ev.seq, msgid: MsgId.GROUP_CHAT_MSG, name: ev.senderName, time };
+  }
+  const toid = c && c.a === ev.senderId ? c.b : c ? c.a : recipientId;
+  return { conv: ev.conv, id: ev.senderId, msg, msgSeq: ev.seq, msgid: MsgId.ONE_CHAT_MSG, name: ev.senderName, time, toid };
+}
+
+/**
+ * A log event as a v2 client sees it, in pushes and in sync pages: msgid 6 or 10 for chat
+ * (with `recalled: true` and empty text for a tombstone), 18 for a recall event (`recalledSeq`).
+ */
+export function v2Event(ev: LogEvent): Record<string, unknown> {
+  const c = parseConv(ev.conv);
+  const out: Record<string, unknown> = {
+    msgid: ev.kind === 'recall' ? MsgId.RECALL_MSG : c?.kind === 'group' ? MsgId.GROUP_CHAT_MSG : MsgId.ONE_CHAT_MSG,
+    v: 2,
+    conv: ev.conv,
+    msgSeq: ev.seq,
+    mid: ev.mid,
+    ts: ev.ts,
+    time: legacyTime(ev.ts),
+    id: ev.senderId,
+    name: ev.senderName,
+  };
+  if (c?.kind === 'group') out.groupid = c.groupId;
+  else if (c) out.toid = c.a === ev.senderId ? c.b : c.a;
+  if (ev.kind === 'recall') out.recalledSeq = ev.ref;
+  else {
+    out.msg = ev.text;
+    if (ev.recalled) out.recalled = true;
+  }
+  if (ev.cmid !== null) out.cmid = ev.cmid;
+  return out;
+}
+
+/** a seq that holds no event and never will (a placeholder in sync pages) */
+export function v2Gap(conv: string, seq: number): Record<string, unknown> {
+  return { conv, msgSeq: seq, gap: true };
+}

@@ -1,0 +1,72 @@
+/**
+ * Field readers for incoming frames. Each throws ChatError('BAD_FIELD', <field>) on a missing
+ * or wrong-typed value, so handlers read typed values in one line and the dispatcher answers.
+ */
+import { ChatError } from '../errors.js';
+
+export type Frame = Record<string, unknown>;
+
+export function parseFrame(text: string): Frame {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ChatError('BAD_JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ChatError('NOT_OBJECT');
+  return value as Frame;
+}
+
+function own(frame: Frame, key: string): unknown {
+  return Object.prototype.hasOwnProperty.call(frame, key) ? frame[key] : undefined;
+}
+
+/** a positive safe integer id */
+export function id(frame: Frame, key: string): number {
+  const v = own(frame, key);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new ChatError('BAD_FIELD', key);
+  return v;
+}
+
+/** a non-negative safe integer, or `fallback` when absent */
+export function count(frame: Frame, key: string, fallback?: number): number {
+  const v = own(frame, key);
+  if (v === undefined && fallback !== undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ChatError('BAD_FIELD', key);
+  return v;
+}
+
+export function optionalCount(frame: Frame, key: string): number | undefined {
+  return own(frame, key) === undefined ? undefined : count(frame, key);
+}
+
+export function text(frame: Frame, key: string, opts: { max: number; min?: number }): string {
+  const v = own(frame, key);
+  if (typeof v !== 'string' || v.length < (opts.min ?? 0)) throw new ChatError('BAD_FIELD', key);
+  if (v.length > opts.max) throw new ChatError(key === 'msg' ? 'TEXT_TOO_LONG' : 'BAD_FIELD', key);
+  return v;
+}
+
+export function optionalText(frame: Frame, key: string, opts: { max: number }): string | undefined {
+  return own(frame, key) === undefined ? undefined : text(frame, key, opts);
+}
+
+/** `cmid`: the client's message id, at most 64 characters */
+export function cmid(frame: Frame, required: boolean): string | null {
+  const v = own(frame, 'cmid');
+  if (v === undefined && !required) return null;
+  if (typeof v !== 'string' || v.length === 0 || v.length > 64) throw new ChatError('BAD_FIELD', 'cmid');
+  return v;
+}
+
+/** the msgid a frame carries, or null when it has none usable */
+export function msgidOf(frame: Frame): number | null {
+  const v = own(frame, 'msgid');
+  return typeof v === 'number' && Number.isSafeInteger(v) ? v : null;
+}
+
+/** `cmid` echoed in replies when the frame carried a usable one */
+export function echoCmid(frame: Frame): string | undefined {
+  const v = own(frame, 'cmid');
+  return typeof v === 'string' && v.length > 0 && v.length <= 64 ? v : undefined;
+}

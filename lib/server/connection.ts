@@ -1,0 +1,118 @@
+/**
+ * One client socket: framing in, one write path out (the aedes `write` pattern). Frames queued
+ * during a tick go out in one socket write; a socket that stays unwritable past the drain
+ * timeout, or queues more than the byte cap, is cut off (its messages stay in the log).
+ */
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { FrameDecoder } from '../protocol/frame.js';
+import type { Session } from './session.js';
+
+export interface ConnectionOptions {
+  maxFrame: number;
+  maxOutBytes: number;
+  drainTimeoutMs: number;
+}
+
+export class Connection {
+  readonly id: number;
+  readonly log: Logger;
+  readonly remote: string;
+  /** the connection speaks v2 from its first frame carrying "v":2 on */
+  v2 = false;
+  session: Session | null = null;
+  /** a LOGIN or REG is being processed: later frames wait for its outcome */
+  busy: Promise<void> | null = null;
+
+  readonly #socket: Socket;
+  readonly #decoder: FrameDecoder;
+  readonly #opts: ConnectionOptions;
+  #out: string[] = [];
+  #outCallbacks: Array<() => void> = [];
+  #flushScheduled = false;
+  #drainTimer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(id: number, socket: Socket, log: Logger, opts: ConnectionOptions) {
+    this.id = id;
+    this.#socket = socket;
+    this.#opts = opts;
+    this.#decoder = new FrameDecoder(opts.maxFrame);
+    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.log = log.child({ conn: id, remote: this.remote });
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+  }
+
+  get closed(): boolean {
+    return this.#closed || this.#socket.destroyed;
+  }
+
+  /** feeds bytes to the decoder; false when a frame was over the limit */
+  feed(chunk: Buffer, onFrame: (frame: string) => void): boolean {
+    return this.#decoder.push(chunk, onFrame);
+  }
+
+  /** queues one frame; `onWritten` runs once the bytes were handed to the kernel */
+  send(frame: object, onWritten?: () => void): void {
+    if (this.closed) return;
+    this.#out.push(JSON.stringify(frame));
+    if (onWritten) this.#outCallbacks.push(onWritten);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(this.#flush);
+    }
+  }
+
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    if (this.closed || this.#out.length === 0) return;
+    const data = this.#out.join('\n') + '\n';
+    const callbacks = this.#outCallbacks;
+    this.#out = [];
+    this.#outCallbacks = [];
+    const ok = this.#socket.write(
+      data,
+      callbacks.length === 0
+        ? undefined
+        : (err) => {
+            if (!err) for (const cb of callbacks) cb();
+          },
+    );
+    if (this.#socket.writableLength > this.#opts.maxOutBytes) {
+      this.log.warn({ queued: this.#socket.writableLength }, 'slow reader: outgoing queue over the limit, disconnecting');
+      this.destroy();
+      return;
+    }
+    if (!ok && !this.#drainTimer) {
+      this.#drainTimer = setTimeout(() => {
+        this.log.warn('slow reader: no drain within the timeout, disconnecting');
+        this.destroy();
+      }, this.#opts.drainTimeoutMs);
+      this.#drainTimer.unref();
+      this.#socket.once('drain', () => {
+        if (this.#drainTimer) clearTimeout(this.#drainTimer);
+        this.#drainTimer = null;
+      });
+    }
+  };
+
+  /** writes what is queued, then half-closes */
+  end(): void {
+    if (this.closed) return;
+    this.#flush();
+    this.#closed = true;
+    this.#socket.end();
+  }
+
+  destroy(): void {
+    this.#closed = true;
+    if (this.#drainTimer) clearTimeout(this.#drainTimer);
+    this.#drainTimer = null;
+    this.#socket.destroy();
+  }
+
+  get queuedBytes(): number {
+    return this.#socket.writableLength;
+  }
+}

@@ -1,0 +1,302 @@
+/**
+ * The heart of one server process: the store, the bus and presence, the commit batcher,
+ * this process's sessions, and the delivery of committed events to every recipient session,
+ * here or on other processes. Handlers act only through it.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ServerOptions } from '../config.js';
+import { MsgId } from '../protocol/msgid.js';
+import { legacyEvent, v2Event } from '../protocol/shapes.js';
+import type { Bus, Presence } from '../bus/types.js';
+import { parseConv } from '../store/conv.js';
+import type { CommitOp, CommitResult, ConvId, LogEvent, NewEvent, Store, UserRecord } from '../store/types.js';
+import { CommitBatcher } from './batcher.js';
+import type { Connection } from './connection.js';
+import { Session, type SessionDeps } from './session.js';
+
+export interface HubDeps {
+  store: Store;
+  bus: Bus;
+  presence: Presence;
+  /** true when other processes share the store (deliveries may have to cross the bus) */
+  clustered: boolean;
+  opts: ServerOptions;
+  log: Logger;
+  /** the clock (ms); tests inject one */
+  now?: () => number;
+}
+
+/** one committed event and the session that sent it */
+interface Delivery {
+  ev: LogEvent;
+  origin: string | undefined;
+}
+
+/** what one process publishes to another: events for some of its users */
+interface EventsPayload {
+  t: 'ev';
+  items: Array<{ ev: LogEvent; users: number[]; origin?: string }>;
+}
+
+interface KickPayload {
+  t: 'kick';
+  session: string;
+}
+
+type BusPayload = EventsPayload | KickPayload;
+
+/** bound on the cache of user ids known to exist (users are never deleted) */
+const KNOWN_USERS_MAX = 200_000;
+
+export class Hub {
+  readonly store: Store;
+  readonly bus: Bus;
+  readonly presence: Presence;
+  readonly opts: ServerOptions;
+  readonly log: Logger;
+  readonly batcher: CommitBatcher;
+  readonly now: () => number;
+  readonly #clustered: boolean;
+  readonly #byUser = new Map<number, Set<Session>>();
+  readonly #byId = new Map<string, Session>();
+  readonly #knownUsers = new Set<number>();
+  readonly #sessionDeps: SessionDeps;
+  readonly #midPrefix = randomBytes(6).toString('base64url');
+  #midCounter = 0;
+  #deliveryChain: Promise<void> = Promise.resolve();
+
+  constructor(deps: HubDeps) {
+    this.store = deps.store;
+    this.bus = deps.bus;
+    this.presence = deps.presence;
+    this.opts = deps.opts;
+    this.log = deps.log;
+    this.now = deps.now ?? Date.now;
+    this.#clustered = deps.clustered;
+    this.batcher = new CommitBatcher(this.store, {
+      maxBatch: deps.opts.maxBatch,
+      onCommitted: (ops, results, origins) => this.#afterCommit(ops, results, origins),
+    });
+    this.#sessionDeps = {
+      store: this.store,
+      render: (ev, s) => (s.legacy ? legacyEvent(ev, s.userId) : v2Event(ev)),
+      onLegacyWritten: (s, conv, seq) => this.markDelivered(s.userId, conv, seq),
+      onError: (err, s) => s.conn.log.error({ err }, 'filling a gap from the log failed'),
+    };
+  }
+
+  get nodeId(): string {
+    return this.bus.nodeId;
+  }
+
+  async start(): Promise<void> {
+    await this.presence.start();
+    await this.bus.start((payload) => this.#onBus(payload));
+  }
+
+  /** a globally unique message id: a random per-process prefix and a counter */
+  newMid(): string {
+    return `${this.#midPrefix}${(this.#midCounter++).toString(36)}`;
+  }
+
+  newEvent(fields: Omit<NewEvent, 'mid' | 'ts'>): NewEvent {
+    return { ...fields, mid: this.newMid(), ts: this.now() };
+  }
+
+  async userExists(id: number): Promise<boolean> {
+    if (this.#knownUsers.has(id)) return true;
+    const user = await this.store.getUser(id);
+    if (!user) return false;
+    if (this.#knownUsers.size >= KNOWN_USERS_MAX) this.#knownUsers.clear();
+    this.#knownUsers.add(id);
+    return true;
+  }
+
+  // ---- sessions
+
+  /**
+   * Registers a session for `user` on `conn` (presence first: a legacy login is refused while
+   * the account has any live session). The session holds its pushes until `release()`d, so
+   * nothing overtakes the login reply. `replace`: a v2 resume names its stale session.
+   */
+  async openSession(conn: Connection, user: UserRecord, replace?: string): Promise<Session | 'busy' | 'full'> {
+    const sessionId = randomBytes(16).toString('base64url');
+    const session = new Session(sessionId, user.id, user.name, conn, this.#sessionDeps);
+    session.hold();
+    this.#addLocal(session);
+    const stale = replace
+      ? ((await this.presence.sessionsOf([user.id])).get(user.id) ?? []).find((x) => x.sessionId === replace)
+      : undefined;
+    let result;
+    try {
+      result = await this.presence.register(
+        user.id,
+        { sessionId, nodeId: this.nodeId, legacy: session.legacy },
+        { exclusive: session.legacy, maxSessions: this.opts.maxSessions, ...(stale ? { replace: stale.sessionId } : {}) },
+      );
+    } catch (err) {
+      this.#removeLocal(session);
+      throw err;
+    }
+    if (!result.ok) {
+      this.#removeLocal(session);
+      return result.reason;
+    }
+    if (stale) this.#kick(stale.sessionId, stale.nodeId);
+    conn.session = session;
+    return session;
+  }
+
+  async closeSession(session: Session): Promise<void> {
+    session.end();
+    if (session.conn.session === session) session.conn.session = null;
+    if (!this.#removeLocal(session)) return;
+    await this.presence.unregister(session.userId, session.id).catch((err: unknown) => {
+      this.log.warn({ err, user: session.userId }, 'presence unregister failed; the entry expires with this node');
+    });
+  }
+
+  *localSessions(userId: number): Iterable<Session> {
+    const set = this.#byUser.get(userId);
+    if (set) yield* set;
+  }
+
+  get sessionCount(): number {
+    return this.#byId.size;
+  }
+
+  #addLocal(s: Session): void {
+    let set = this.#byUser.get(s.userId);
+    if (!set) this.#byUser.set(s.userId, (set = new Set()));
+    set.add(s);
+    this.#byId.set(s.id, s);
+  }
+
+  #removeLocal(s: Session): boolean {
+    if (!this.#byId.delete(s.id)) return false;
+    const set = this.#byUser.get(s.userId);
+    set?.delete(s);
+    if (set?.size === 0) this.#byUser.delete(s.userId);
+    return true;
+  }
+
+  /** ends a session replaced by a resume, here or on its own process */
+  #kick(sessionId: string, nodeId: string): void {
+    if (nodeId !== this.nodeId) {
+      this.bus.publish(nodeId, { t: 'kick', session: sessionId } satisfies KickPayload);
+      return;
+    }
+    this.#endReplaced(sessionId);
+  }
+
+  #endReplaced(sessionId: string): void {
+    const s = this.#byId.get(sessionId);
+    if (!s) return;
+    s.conn.log.info('session replaced by a resumed one');
+    if (!s.legacy) s.conn.send({ msgid: MsgId.NOTICE_MSG, v: 2, notice: 'replaced', errmsg: 'this session was replaced by a newer login' });
+    void this.closeSession(s).then(() => s.conn.end());
+  }
+
+  // ---- the message path
+
+  submit(op: CommitOp, origin?: string): Promise<CommitResult> {
+    return this.batcher.submit(op, origin);
+  }
+
+  /** DELIVERED: the user has the conversation up to `seq` */
+  markDelivered(userId: number, conv: ConvId, seq: number): void {
+    this.batcher.submit({ op: 'position', userId, conv, delivered: seq }).catch((err: unknown) => {
+      this.log.warn({ err, user: userId, conv }, 'could not store a delivered position');
+    });
+  }
+
+  #afterCommit(_ops: CommitOp[], results: CommitResult[], origins: Array<string | undefined>): void {
+    const items: Delivery[] = [];
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i]!;
+      if (r.op === 'append' && !r.duplicate) {
+        items.push({ ev: r.event, origin: origins[i] });
+        // the sender has what it sent
+        this.batcher
+          .submit({ op: 'position', userId: r.event.senderId, conv: r.event.conv, delivered: r.event.seq, read: r.event.seq })
+          .catch(() => undefined);
+      } else if (r.op === 'recall' && r.event) {
+        items.push({ ev: r.event, origin: origins[i] });
+      }
+    }
+    if (items.length === 0) return;
+    this.#deliveryChain = this.#deliveryChain
+      .then(() => this.#deliver(items))
+      .catch((err: unknown) => this.log.error({ err }, 'delivery failed; recipients will get it by sync'));
+  }
+
+  async #deliver(items: Delivery[]): Promise<void> {
+    const members = new Map<ConvId, number[]>();
+    const recipients: number[][] = [];
+    for (const { ev } of items) {
+      const c = parseConv(ev.conv);
+      if (!c) {
+        recipients.push([]);
+      } else if (c.kind === 'pair') {
+        recipients.push([c.a, c.b]);
+      } else {
+        let list = members.get(ev.conv);
+        if (!list) {
+          list = (await this.store.listMembers(c.groupId)).map((m) => m.id);
+          members.set(ev.conv, list);
+        }
+        recipients.push(list);
+      }
+    }
+    for (let i = 0; i < items.length; i++) {
+      const { ev, origin } = items[i]!;
+      for (const uid of recipients[i]!) for (const s of this.localSessions(uid)) s.push(ev, origin);
+    }
+    if (this.#clustered) await this.#publishRemote(items, recipients);
+  }
+
+  /** one publish per target process for the whole batch */
+  async #publishRemote(items: Delivery[], recipients: number[][]): Promise<void> {
+    const all = [...new Set(recipients.flat())];
+    if (all.length === 0) return;
+    const where = await this.presence.sessionsOf(all);
+    const perNode = new Map<string, EventsPayload>();
+    for (let i = 0; i < items.length; i++) {
+      const { ev, origin } = items[i]!;
+      const byNode = new Map<string, number[]>();
+      for (const uid of recipients[i]!) {
+        for (const s of where.get(uid) ?? []) {
+          if (s.nodeId === this.nodeId) continue;
+          let users = byNode.get(s.nodeId);
+          if (!users) byNode.set(s.nodeId, (users = []));
+          if (users[users.length - 1] !== uid) users.push(uid);
+        }
+      }
+      for (const [node, users] of byNode) {
+        let payload = perNode.get(node);
+        if (!payload) perNode.set(node, (payload = { t: 'ev', items: [] }));
+        payload.items.push(origin ? { ev, users, origin } : { ev, users });
+      }
+    }
+    for (const [node, payload] of perNode) this.bus.publish(node, payload);
+  }
+
+  #onBus(payload: unknown): void {
+    const p = payload as BusPayload;
+    if (p?.t === 'ev' && Array.isArray(p.items)) {
+      for (const { ev, users, origin } of p.items) {
+        for (const uid of users) for (const s of this.localSessions(uid)) s.push(ev, origin);
+      }
+    } else if (p?.t === 'kick' && typeof p.session === 'string') {
+      this.#endReplaced(p.session);
+    }
+  }
+
+  /** finishes what is being persisted and delivered, ends this process's sessions */
+  async shutdown(): Promise<void> {
+    await this.batcher.idle();
+    await this.#deliveryChain;
+    await Promise.all([...this.#byId.values()].map((s) => this.closeSession(s)));
+  }
+}
