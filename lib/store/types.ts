@@ -87,7 +87,8 @@ export type CommitOp =
 export type CommitResult =
   /** `duplicate`: the (sender, cmid) pair was seen before; `event` is the first one. */
   | { op: 'append'; event: LogEvent; duplicate: boolean }
-  | { op: 'position'; delivered: number; read: number }
+  /** the member's watermarks after the move, and before it (all 0 when not a member) */
+  | { op: 'position'; delivered: number; read: number; prevDelivered: number; prevRead: number }
   | { op: 'recall'; event: LogEvent | null; already: boolean; found: boolean };
 
 /** One row per conversation a user belongs to (or belonged to). */
@@ -105,6 +106,8 @@ export interface ConvState {
 /** Watermarks of one member of a conversation (for receipts). */
 export interface MemberPosition {
   userId: number;
+  /** the member sees seqs > joinedSeq */
+  joinedSeq: number;
   delivered: number;
   read: number;
 }
@@ -160,4 +163,6 @@ export interface Store {
   convState(userId: number, conv: ConvId): Promise<ConvState | null>;
   /** watermarks of all current members of a conversation */
   memberPositions(conv: ConvId): Promise<MemberPosition[]>;
+  /** distinct senders of chat events with after < seq <= upTo */
+  sendersBetween(conv: ConvId, after: number, upTo: number): Promise<number[]>;
 }

@@ -1,0 +1,153 @@
+/**
+ * What both stores share: database rows to contract records, and the pure rules of a commit
+ * (watermark moves, the shape of a recall event, cmid keys).
+ */
+import type { ConvState, EventKind, GroupRecord, LogEvent, MemberPosition, NewEvent } from './types.js';
+
+/** An integer column as a driver may return it (MySQL BIGINT can come back as a string). */
+export type DbInt = number | string | bigint;
+
+export function num(v: DbInt): number {
+  return typeof v === 'number' ? v : Number(v);
+}
+
+function numOrNull(v: DbInt | null): number | null {
+  return v === null ? null : num(v);
+}
+
+/** the columns of EVENT_COLUMNS */
+export interface EventRow {
+  conv: string;
+  seq: DbInt;
+  mid: string;
+  kind: string;
+  sender_id: DbInt;
+  sender_name: string | null;
+  ts: DbInt;
+  text: string | null;
+  ref: DbInt | null;
+  recalled: DbInt | boolean;
+  cmid: string | null;
+}
+
+/** `SELECT <EventRow> FROM event e ...`: append the WHERE clause (same SQL for both dialects) */
+export const EVENT_SELECT =
+  'SELECT e.conv, e.seq, e.mid, e.kind, e.sender_id, u.name AS sender_name, e.ts, e.text, e.ref, e.recalled, e.cmid' +
+  ' FROM event e LEFT JOIN user u ON u.id = e.sender_id';
+
+export function toLogEvent(r: EventRow): LogEvent {
+  const recalled = typeof r.recalled === 'boolean' ? r.recalled : num(r.recalled) !== 0;
+  return {
+    conv: r.conv,
+    seq: num(r.seq),
+    mid: r.mid,
+    kind: r.kind as EventKind,
+    senderId: num(r.sender_id),
+    senderName: r.sender_name ?? '',
+    ts: num(r.ts),
+    text: recalled ? '' : (r.text ?? ''),
+    ref: numOrNull(r.ref),
+    recalled,
+    cmid: r.cmid,
+  };
+}
+
+/** the LogEvent a freshly appended NewEvent becomes */
+export function appendedEvent(e: NewEvent, seq: number, senderName: string): LogEvent {
+  return { ...e, seq, senderName, recalled: false };
+}
+
+/** The event a recall op appends: kind 'recall', no text, naming the recalled seq. */
+export function recallEvent(e: NewEvent, targetSeq: number): NewEvent {
+  return { ...e, kind: 'recall', text: '', ref: targetSeq };
+}
+
+/** Map key of a (sender, cmid) pair. */
+export function cmidKey(senderId: number, cmid: string): string {
+  return `${senderId}\u0000${cmid}`;
+}
+
+export interface Watermarks {
+  delivered: number;
+  read: number;
+}
+
+/**
+ * A position op applied to a member's watermarks: each moves forward only, never past `cap`
+ * (the conversation's last seq, or where the member left), and delivered is at least read.
+ */
+export function movePosition(
+  current: Watermarks,
+  wanted: { delivered?: number; read?: number },
+  cap: number,
+): Watermarks {
+  const forward = (old: number, want: number | undefined) =>
+    want === undefined ? old : Math.max(old, Math.min(want, cap));
+  const read = forward(current.read, wanted.read);
+  const delivered = Math.max(forward(current.delivered, wanted.delivered), read);
+  return { delivered, read };
+}
+
+export interface MemberRow {
+  conv: string;
+  last_seq: DbInt;
+  joined_seq: DbInt;
+  left_seq: DbInt | null;
+  delivered_seq: DbInt;
+  read_seq: DbInt;
+}
+
+/** `SELECT <MemberRow> FROM conv_member m ...`: append the WHERE clause (same SQL for both dialects) */
+export const MEMBER_SELECT =
+  'SELECT m.conv, COALESCE(c.last_seq, 0) AS last_seq, m.joined_seq, m.left_seq, m.delivered_seq, m.read_seq' +
+  ' FROM conv_member m LEFT JOIN conversation c ON c.conv = m.conv';
+
+/** where a member's watermarks stop: the log's end, or the seq at which they left */
+export function positionCap(lastSeq: number, leftSeq: number | null): number {
+  return leftSeq === null ? lastSeq : Math.min(lastSeq, leftSeq);
+}
+
+/** SQL ordering of a group's members: creator first, then join order */
+export const MEMBER_ORDER = "CASE m.role WHEN 'creator' THEN 0 ELSE 1 END, m.join_order, m.user_id";
+
+export function toConvState(r: MemberRow): ConvState {
+  return {
+    conv: r.conv,
+    lastSeq: num(r.last_seq),
+    joinedSeq: num(r.joined_seq),
+    leftSeq: numOrNull(r.left_seq),
+    delivered: num(r.delivered_seq),
+    read: num(r.read_seq),
+  };
+}
+
+export interface PositionRow {
+  user_id: DbInt;
+  joined_seq: DbInt;
+  delivered_seq: DbInt;
+  read_seq: DbInt;
+}
+
+export function toMemberPosition(r: PositionRow): MemberPosition {
+  return { userId: num(r.user_id), joinedSeq: num(r.joined_seq), delivered: num(r.delivered_seq), read: num(r.read_seq) };
+}
+
+export interface GroupRow {
+  id: DbInt;
+  name: string;
+  descr: string;
+  creator_id: DbInt;
+}
+
+export function toGroupRecord(r: GroupRow): GroupRecord {
+  return { id: num(r.id), name: r.name, desc: r.descr, creatorId: num(r.creator_id) };
+}
+
+/** distinct senders of chat events in a seq range (same SQL for both dialects) */
+export const SENDERS_BETWEEN =
+  "SELECT DISTINCT sender_id FROM event WHERE conv = ? AND seq > ? AND seq <= ? AND kind = 'chat' ORDER BY sender_id";
+
+/** a read limit as SQL takes it: a whole number, never negative (SQLite reads -1 as "no limit") */
+export function pageLimit(limit: number): number {
+  return Number.isFinite(limit) ? Math.max(0, Math.trunc(limit)) : 0;
+}

@@ -1,0 +1,378 @@
+/**
+ * The embedded store: one SQLite file through better-sqlite3 (synchronous; the methods still
+ * return promises to honour the Store contract). A commit is one IMMEDIATE transaction, so a
+ * second process on the same file waits for the write lock instead of failing halfway.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { pairMembers, groupConv } from '../conv.js';
+import {
+  appendedEvent,
+  EVENT_SELECT,
+  MEMBER_ORDER,
+  MEMBER_SELECT,
+  movePosition,
+  num,
+  pageLimit,
+  positionCap,
+  recallEvent,
+  toConvState,
+  toGroupRecord,
+  toLogEvent,
+  SENDERS_BETWEEN,
+  toMemberPosition,
+  type EventRow,
+  type GroupRow,
+  type MemberRow,
+  type PositionRow,
+} from '../rows.js';
+import { readSchema } from '../schema.js';
+import type {
+  CommitOp,
+  CommitResult,
+  ConvId,
+  ConvState,
+  GroupMember,
+  GroupRecord,
+  GroupRole,
+  LogEvent,
+  MemberPosition,
+  NewEvent,
+  Store,
+  UserRecord,
+  UserRef,
+} from '../types.js';
+
+export interface SqliteStoreOptions {
+  /** a file path (its directory is created when missing) or ':memory:' */
+  file: string;
+  /** `synchronous` pragma: 'normal' (default) may lose the last commits on power loss, never corrupts */
+  sync?: 'normal' | 'full';
+}
+
+interface MemberParams {
+  conv: string;
+  user: number;
+  role: GroupRole | null;
+  seq: number;
+}
+
+function prepare(db: Database.Database) {
+  return {
+    insertUser: db.prepare<[string, string], { id: number }>(
+      'INSERT INTO user (name, password_hash) VALUES (?, ?) ON CONFLICT (name) DO NOTHING RETURNING id',
+    ),
+    getUser: db.prepare<[number], { id: number; name: string; password_hash: string }>(
+      'SELECT id, name, password_hash FROM user WHERE id = ?',
+    ),
+    userRefs: db.prepare<[string], UserRef>(
+      'SELECT id, name FROM user WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id',
+    ),
+    userName: db.prepare<[number], { name: string }>('SELECT name FROM user WHERE id = ?'),
+
+    insertFriend: db.prepare<[number, number]>(
+      'INSERT INTO friend (user_id, friend_id) VALUES (?, ?) ON CONFLICT DO NOTHING',
+    ),
+    deleteFriend: db.prepare<[{ a: number; b: number }]>(
+      'DELETE FROM friend WHERE (user_id = @a AND friend_id = @b) OR (user_id = @b AND friend_id = @a)',
+    ),
+    listFriends: db.prepare<[number], UserRef>(
+      'SELECT u.id, u.name FROM friend f JOIN user u ON u.id = f.friend_id WHERE f.user_id = ? ORDER BY u.id',
+    ),
+
+    insertGroup: db.prepare<[string, string, number], { id: number }>(
+      'INSERT INTO chat_group (name, descr, creator_id) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id',
+    ),
+    getGroup: db.prepare<[number], GroupRow>('SELECT id, name, descr, creator_id FROM chat_group WHERE id = ?'),
+    userGroups: db.prepare<[number], GroupRow>(
+      `SELECT g.id, g.name, g.descr, g.creator_id
+       FROM conv_member m JOIN chat_group g ON g.id = CAST(substr(m.conv, 3) AS INTEGER)
+       WHERE m.user_id = ? AND m.left_seq IS NULL AND substr(m.conv, 1, 2) = 'g:'
+       ORDER BY g.id`,
+    ),
+
+    insertConversation: db.prepare<[string]>(
+      'INSERT INTO conversation (conv, last_seq) VALUES (?, 0) ON CONFLICT DO NOTHING',
+    ),
+    lastSeq: db.prepare<[string], { last_seq: number }>('SELECT last_seq FROM conversation WHERE conv = ?'),
+    nextSeq: db.prepare<[string], { last_seq: number }>(
+      `INSERT INTO conversation (conv, last_seq) VALUES (?, 1)
+       ON CONFLICT (conv) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq`,
+    ),
+
+    insertMember: db.prepare<[MemberParams]>(
+      `INSERT INTO conv_member (conv, user_id, role, joined_seq, delivered_seq, read_seq, join_order)
+       VALUES (@conv, @user, @role, @seq, @seq, @seq,
+               (SELECT COALESCE(MAX(join_order), 0) + 1 FROM conv_member WHERE conv = @conv))
+       ON CONFLICT DO NOTHING`,
+    ),
+    rejoinMember: db.prepare<[MemberParams]>(
+      `UPDATE conv_member SET role = @role, joined_seq = @seq, left_seq = NULL,
+         delivered_seq = @seq, read_seq = @seq,
+         join_order = (SELECT MAX(join_order) + 1 FROM conv_member WHERE conv = @conv)
+       WHERE conv = @conv AND user_id = @user`,
+    ),
+    leaveMember: db.prepare<[{ conv: string; user: number; seq: number }]>(
+      'UPDATE conv_member SET left_seq = @seq WHERE conv = @conv AND user_id = @user AND left_seq IS NULL',
+    ),
+    member: db.prepare<[string, number], MemberRow>(
+      `${MEMBER_SELECT} WHERE m.conv = ? AND m.user_id = ?`,
+    ),
+    listMembers: db.prepare<[string], { id: number; name: string; role: GroupRole }>(
+      `SELECT u.id, u.name, m.role FROM conv_member m JOIN user u ON u.id = m.user_id
+       WHERE m.conv = ? AND m.left_seq IS NULL
+       ORDER BY ${MEMBER_ORDER}`,
+    ),
+    userConversations: db.prepare<[number], MemberRow>(
+      `${MEMBER_SELECT} WHERE m.user_id = ? ORDER BY m.conv`,
+    ),
+    sendersBetween: db.prepare<[string, number, number], { sender_id: number }>(SENDERS_BETWEEN),
+    memberPositions: db.prepare<[string], PositionRow>(
+      `SELECT user_id, joined_seq, delivered_seq, read_seq FROM conv_member
+       WHERE conv = ? AND left_seq IS NULL ORDER BY user_id`,
+    ),
+    setPosition: db.prepare<[number, number, string, number]>(
+      'UPDATE conv_member SET delivered_seq = ?, read_seq = ? WHERE conv = ? AND user_id = ?',
+    ),
+
+    insertEvent: db.prepare<[NewEvent & { seq: number }]>(
+      `INSERT INTO event (conv, seq, mid, kind, sender_id, ts, text, ref, recalled, cmid)
+       VALUES (@conv, @seq, @mid, @kind, @senderId, @ts, @text, @ref, 0, @cmid)`,
+    ),
+    eventByCmid: db.prepare<[number, string], EventRow>(
+      `${EVENT_SELECT} WHERE e.sender_id = ? AND e.cmid = ?`,
+    ),
+    getEvent: db.prepare<[string, number], EventRow>(`${EVENT_SELECT} WHERE e.conv = ? AND e.seq = ?`),
+    readRange: db.prepare<[string, number, number, number], EventRow>(
+      `${EVENT_SELECT} WHERE e.conv = ? AND e.seq BETWEEN ? AND ? ORDER BY e.seq LIMIT ?`,
+    ),
+    readBefore: db.prepare<[string, number, number, number], EventRow>(
+      `${EVENT_SELECT} WHERE e.conv = ? AND e.seq < ? AND e.seq >= ? ORDER BY e.seq DESC LIMIT ?`,
+    ),
+    tombstone: db.prepare<[string, number]>("UPDATE event SET recalled = 1, text = '' WHERE conv = ? AND seq = ?"),
+  };
+}
+
+type Statements = ReturnType<typeof prepare>;
+
+export class SqliteStore implements Store {
+  #db: Database.Database;
+  #q: Statements | null = null;
+
+  constructor(opts: SqliteStoreOptions) {
+    if (opts.file !== ':memory:' && opts.file !== '') mkdirSync(dirname(opts.file), { recursive: true });
+    this.#db = new Database(opts.file, { timeout: 10_000 });
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma(`synchronous = ${opts.sync === 'full' ? 'FULL' : 'NORMAL'}`);
+  }
+
+  get #s(): Statements {
+    if (!this.#q) throw new Error('SqliteStore: call migrate() first');
+    return this.#q;
+  }
+
+  async migrate(): Promise<void> {
+    this.#db.exec(readSchema('sqlite.sql'));
+    this.#q ??= prepare(this.#db);
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+
+  // users
+
+  async createUser(name: string, passwordHash: string): Promise<number | null> {
+    return this.#s.insertUser.get(name, passwordHash)?.id ?? null;
+  }
+
+  async getUser(id: number): Promise<UserRecord | null> {
+    const row = this.#s.getUser.get(id);
+    return row ? { id: row.id, name: row.name, passwordHash: row.password_hash } : null;
+  }
+
+  async getUserRefs(ids: number[]): Promise<UserRef[]> {
+    return ids.length === 0 ? [] : this.#s.userRefs.all(JSON.stringify(ids));
+  }
+
+  // friends
+
+  async addFriend(userId: number, friendId: number): Promise<boolean> {
+    return this.#db.transaction(() => {
+      const added = this.#s.insertFriend.run(userId, friendId).changes > 0;
+      this.#s.insertFriend.run(friendId, userId);
+      return added;
+    }).immediate();
+  }
+
+  async removeFriend(userId: number, friendId: number): Promise<boolean> {
+    return this.#s.deleteFriend.run({ a: userId, b: friendId }).changes > 0;
+  }
+
+  async listFriends(userId: number): Promise<UserRef[]> {
+    return this.#s.listFriends.all(userId);
+  }
+
+  // groups
+
+  async createGroup(name: string, desc: string, creatorId: number): Promise<GroupRecord | null> {
+    return this.#db.transaction((): GroupRecord | null => {
+      const row = this.#s.insertGroup.get(name, desc, creatorId);
+      if (!row) return null;
+      const conv = groupConv(row.id);
+      this.#s.insertConversation.run(conv);
+      this.#s.insertMember.run({ conv, user: creatorId, role: 'creator', seq: 0 });
+      return { id: row.id, name, desc, creatorId };
+    }).immediate();
+  }
+
+  async getGroup(id: number): Promise<GroupRecord | null> {
+    const row = this.#s.getGroup.get(id);
+    return row ? toGroupRecord(row) : null;
+  }
+
+  async joinGroup(groupId: number, userId: number): Promise<{ joined: boolean; joinedSeq: number }> {
+    const conv = groupConv(groupId);
+    return this.#db.transaction(() => {
+      const last = this.#s.lastSeq.get(conv);
+      if (!last) throw new Error(`joinGroup: no group ${groupId}`);
+      const params: MemberParams = { conv, user: userId, role: 'normal', seq: last.last_seq };
+      const existing = this.#s.member.get(conv, userId);
+      if (!existing) this.#s.insertMember.run(params);
+      else if (existing.left_seq === null) return { joined: false, joinedSeq: num(existing.joined_seq) };
+      else this.#s.rejoinMember.run(params);
+      return { joined: true, joinedSeq: last.last_seq };
+    }).immediate();
+  }
+
+  async leaveGroup(groupId: number, userId: number): Promise<boolean> {
+    const conv = groupConv(groupId);
+    return this.#db.transaction(() => {
+      const seq = this.#s.lastSeq.get(conv)?.last_seq ?? 0;
+      return this.#s.leaveMember.run({ conv, user: userId, seq }).changes > 0;
+    }).immediate();
+  }
+
+  async listMembers(groupId: number): Promise<GroupMember[]> {
+    return this.#s.listMembers.all(groupConv(groupId));
+  }
+
+  async isMember(groupId: number, userId: number): Promise<boolean> {
+    const row = this.#s.member.get(groupConv(groupId), userId);
+    return row !== undefined && row.left_seq === null;
+  }
+
+  async listUserGroups(userId: number): Promise<GroupRecord[]> {
+    return this.#s.userGroups.all(userId).map(toGroupRecord);
+  }
+
+  // the log
+
+  async commit(ops: CommitOp[]): Promise<CommitResult[]> {
+    return this.#db
+      .transaction(() => {
+        const names = new Map<number, string>();
+        return ops.map((op) => this.#apply(op, names));
+      })
+      .immediate();
+  }
+
+  #apply(op: CommitOp, names: Map<number, string>): CommitResult {
+    switch (op.op) {
+      case 'append':
+        return this.#append(op.event, names);
+      case 'position':
+        return this.#position(op.userId, op.conv, op);
+      case 'recall':
+        return this.#recall(op.conv, op.seq, op.event, names);
+    }
+  }
+
+  #append(e: NewEvent, names: Map<number, string>): CommitResult & { op: 'append' } {
+    const first = e.cmid === null ? undefined : this.#s.eventByCmid.get(e.senderId, e.cmid);
+    if (first) return { op: 'append', event: toLogEvent(first), duplicate: true };
+    return { op: 'append', event: this.#insert(e, names), duplicate: false };
+  }
+
+  /** allocates the next seq of e.conv and stores e there */
+  #insert(e: NewEvent, names: Map<number, string>): LogEvent {
+    const seq = this.#s.nextSeq.get(e.conv)!.last_seq;
+    // a pair's members are made by its first event
+    if (seq === 1) {
+      for (const user of pairMembers(e.conv) ?? []) {
+        this.#s.insertMember.run({ conv: e.conv, user, role: null, seq: 0 });
+      }
+    }
+    this.#s.insertEvent.run({ ...e, seq });
+    return appendedEvent(e, seq, this.#senderName(e.senderId, names));
+  }
+
+  #senderName(id: number, names: Map<number, string>): string {
+    let name = names.get(id);
+    if (name === undefined) {
+      name = this.#s.userName.get(id)?.name ?? '';
+      names.set(id, name);
+    }
+    return name;
+  }
+
+  #position(userId: number, conv: ConvId, wanted: { delivered?: number; read?: number }): CommitResult {
+    const row = this.#s.member.get(conv, userId);
+    if (!row) return { op: 'position', delivered: 0, read: 0, prevDelivered: 0, prevRead: 0 };
+    const cap = positionCap(num(row.last_seq), row.left_seq === null ? null : num(row.left_seq));
+    const current = { delivered: num(row.delivered_seq), read: num(row.read_seq) };
+    const next = movePosition(current, wanted, cap);
+    if (next.delivered !== current.delivered || next.read !== current.read) {
+      this.#s.setPosition.run(next.delivered, next.read, conv, userId);
+    }
+    return { op: 'position', ...next, prevDelivered: current.delivered, prevRead: current.read };
+  }
+
+  #recall(conv: ConvId, seq: number, e: NewEvent, names: Map<number, string>): CommitResult {
+    const target = this.#s.getEvent.get(conv, seq);
+    if (!target || target.kind !== 'chat') return { op: 'recall', event: null, already: false, found: false };
+    if (toLogEvent(target).recalled) return { op: 'recall', event: null, already: true, found: true };
+    this.#s.tombstone.run(conv, seq);
+    // A recall is idempotent by its target; a reused cmid must not fail the whole batch.
+    const cmidTaken = e.cmid !== null && this.#s.eventByCmid.get(e.senderId, e.cmid) !== undefined;
+    const event = this.#insert(recallEvent({ ...e, conv, cmid: cmidTaken ? null : e.cmid }, seq), names);
+    return { op: 'recall', event, already: false, found: true };
+  }
+
+  async readRange(conv: ConvId, from: number, to: number, limit: number): Promise<LogEvent[]> {
+    return this.#s.readRange.all(conv, from, to, pageLimit(limit)).map(toLogEvent);
+  }
+
+  async readBefore(conv: ConvId, before: number, floor: number, limit: number): Promise<LogEvent[]> {
+    return this.#s.readBefore.all(conv, before, floor, pageLimit(limit)).map(toLogEvent).reverse();
+  }
+
+  async getEvent(conv: ConvId, seq: number): Promise<LogEvent | null> {
+    const row = this.#s.getEvent.get(conv, seq);
+    return row ? toLogEvent(row) : null;
+  }
+
+  async lastSeq(conv: ConvId): Promise<number> {
+    return this.#s.lastSeq.get(conv)?.last_seq ?? 0;
+  }
+
+  // positions
+
+  async userConversations(userId: number): Promise<ConvState[]> {
+    return this.#s.userConversations.all(userId).map(toConvState);
+  }
+
+  async convState(userId: number, conv: ConvId): Promise<ConvState | null> {
+    const row = this.#s.member.get(conv, userId);
+    return row ? toConvState(row) : null;
+  }
+
+  async memberPositions(conv: ConvId): Promise<MemberPosition[]> {
+    return this.#s.memberPositions.all(conv).map(toMemberPosition);
+  }
+
+  async sendersBetween(conv: ConvId, after: number, upTo: number): Promise<number[]> {
+    return this.#s.sendersBetween.all(conv, after, upTo).map((r) => num(r.sender_id));
+  }
+}

@@ -1,0 +1,78 @@
+-- clusterchat schema, MySQL/MariaDB flavour (cluster mode). MysqlStore.migrate() applies it on
+-- every start, possibly from several processes at once: every statement is idempotent.
+-- Statements end with `;` at the end of a line (the migrator splits there).
+-- utf8mb4_bin: names, cmids and conversation ids compare byte-exactly (case matters).
+-- Keep it in step with sql/sqlite.sql.
+
+CREATE TABLE IF NOT EXISTS `user` (
+  id INT UNSIGNED NOT NULL AUTO_INCREMENT,
+  name VARCHAR(255) NOT NULL,
+  -- scrypt$<salt hex>$<hash hex>, never plain text
+  password_hash VARCHAR(255) NOT NULL,
+  PRIMARY KEY (id),
+  UNIQUE KEY user_name (name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- a friendship is stored both ways: (a, b) and (b, a)
+CREATE TABLE IF NOT EXISTS friend (
+  user_id INT UNSIGNED NOT NULL,
+  friend_id INT UNSIGNED NOT NULL,
+  PRIMARY KEY (user_id, friend_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS chat_group (
+  id INT UNSIGNED NOT NULL AUTO_INCREMENT,
+  name VARCHAR(255) NOT NULL,
+  descr TEXT NOT NULL,
+  creator_id INT UNSIGNED NOT NULL,
+  PRIMARY KEY (id),
+  UNIQUE KEY chat_group_name (name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- one row per conversation log: `p:<lower id>:<higher id>` or `g:<groupid>`; its row lock
+-- serialises seq allocation and membership changes of that conversation
+CREATE TABLE IF NOT EXISTS conversation (
+  conv VARCHAR(64) NOT NULL,
+  last_seq BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (conv)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- membership and watermarks; a group's members are the rows of `g:<id>` with left_seq NULL
+CREATE TABLE IF NOT EXISTS conv_member (
+  conv VARCHAR(64) NOT NULL,
+  user_id INT UNSIGNED NOT NULL,
+  -- 'creator' | 'normal' for groups, NULL for pairs
+  role VARCHAR(16) NULL,
+  -- the member sees seqs > joined_seq (and <= left_seq once left)
+  joined_seq BIGINT NOT NULL DEFAULT 0,
+  left_seq BIGINT NULL,
+  delivered_seq BIGINT NOT NULL DEFAULT 0,
+  read_seq BIGINT NOT NULL DEFAULT 0,
+  -- increasing; a re-join re-inserts the row and so gets a new one
+  join_order BIGINT NOT NULL AUTO_INCREMENT,
+  PRIMARY KEY (conv, user_id),
+  KEY conv_member_user (user_id),
+  KEY conv_member_order (join_order)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- the conversation log
+CREATE TABLE IF NOT EXISTS event (
+  conv VARCHAR(64) NOT NULL,
+  seq BIGINT NOT NULL,
+  mid VARCHAR(64) NOT NULL,
+  -- 'chat' | 'recall'
+  kind VARCHAR(16) NOT NULL,
+  sender_id INT UNSIGNED NOT NULL,
+  -- server time, ms since the epoch
+  ts BIGINT NOT NULL,
+  -- '' once recalled, and for recall events
+  `text` MEDIUMTEXT NOT NULL,
+  -- a recall event: the recalled seq
+  ref BIGINT NULL,
+  recalled TINYINT NOT NULL DEFAULT 0,
+  -- the client's message id: a resend with the same (sender, cmid) creates nothing new
+  cmid VARCHAR(64) NULL,
+  PRIMARY KEY (conv, seq),
+  UNIQUE KEY event_mid (mid),
+  UNIQUE KEY event_cmid (sender_id, cmid)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -1,0 +1,67 @@
+-- clusterchat schema, SQLite flavour (the embedded default). SqliteStore.migrate() applies it
+-- on every start: every statement is idempotent. Keep it in step with sql/mysql.sql.
+
+CREATE TABLE IF NOT EXISTS user (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE,
+  -- scrypt$<salt hex>$<hash hex>, never plain text
+  password_hash TEXT NOT NULL
+);
+
+-- a friendship is stored both ways: (a, b) and (b, a)
+CREATE TABLE IF NOT EXISTS friend (
+  user_id INTEGER NOT NULL,
+  friend_id INTEGER NOT NULL,
+  PRIMARY KEY (user_id, friend_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS chat_group (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE,
+  descr TEXT NOT NULL DEFAULT '',
+  creator_id INTEGER NOT NULL
+);
+
+-- one row per conversation log: `p:<lower id>:<higher id>` or `g:<groupid>`
+CREATE TABLE IF NOT EXISTS conversation (
+  conv TEXT NOT NULL PRIMARY KEY,
+  last_seq INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+-- membership and watermarks; a group's members are the rows of `g:<id>` with left_seq NULL
+CREATE TABLE IF NOT EXISTS conv_member (
+  conv TEXT NOT NULL,
+  user_id INTEGER NOT NULL,
+  -- 'creator' | 'normal' for groups, NULL for pairs
+  role TEXT NULL,
+  -- the member sees seqs > joined_seq (and <= left_seq once left)
+  joined_seq INTEGER NOT NULL DEFAULT 0,
+  left_seq INTEGER NULL,
+  delivered_seq INTEGER NOT NULL DEFAULT 0,
+  read_seq INTEGER NOT NULL DEFAULT 0,
+  -- 1, 2, 3, ... per conversation, renewed on re-join
+  join_order INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (conv, user_id)
+);
+CREATE INDEX IF NOT EXISTS conv_member_user ON conv_member (user_id);
+
+-- the conversation log
+CREATE TABLE IF NOT EXISTS event (
+  conv TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  mid TEXT NOT NULL UNIQUE,
+  -- 'chat' | 'recall'
+  kind TEXT NOT NULL,
+  sender_id INTEGER NOT NULL,
+  -- server time, ms since the epoch
+  ts INTEGER NOT NULL,
+  -- '' once recalled, and for recall events
+  text TEXT NOT NULL DEFAULT '',
+  -- a recall event: the recalled seq
+  ref INTEGER NULL,
+  recalled INTEGER NOT NULL DEFAULT 0,
+  -- the client's message id: a resend with the same (sender, cmid) creates nothing new
+  cmid TEXT NULL,
+  PRIMARY KEY (conv, seq),
+  UNIQUE (sender_id, cmid)
+);

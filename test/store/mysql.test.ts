@@ -1,0 +1,144 @@
+import mysql from 'mysql2/promise';
+import t, { type Test } from 'tap';
+import { pairConv } from '../../lib/store/conv.js';
+import { MysqlStore } from '../../lib/store/mysql/index.js';
+import type { LogEvent } from '../../lib/store/types.js';
+import { MYSQL_URL, needServices, uniqueSuffix } from '../fixtures/services.js';
+import { append, chat, send, storeContract, storeHandle, type StoreHandle } from '../fixtures/store-contract.js';
+
+function databaseUrl(database: string): string {
+  const u = new URL(MYSQL_URL);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+async function admin<T>(work: (conn: mysql.Connection) => Promise<T>): Promise<T> {
+  const u = new URL(MYSQL_URL);
+  const conn = await mysql.createConnection({
+    host: u.hostname,
+    port: Number(u.port || 3306),
+    user: decodeURIComponent(u.username) || 'root',
+    password: decodeURIComponent(u.password),
+  });
+  try {
+    return await work(conn);
+  } finally {
+    await conn.end();
+  }
+}
+
+async function dropDatabase(database: string): Promise<void> {
+  await admin((conn) => conn.query('DROP DATABASE IF EXISTS ??', [database]));
+}
+
+async function openStore(database: string): Promise<MysqlStore> {
+  const store = new MysqlStore({ url: databaseUrl(database) });
+  await store.migrate();
+  return store;
+}
+
+/** a fresh database for one test, dropped in its teardown */
+function testDatabase(t: Test): string {
+  const database = `chat_test_${uniqueSuffix()}`;
+  t.teardown(() => dropDatabase(database));
+  return database;
+}
+
+async function build(): Promise<StoreHandle> {
+  const database = `chat_test_${uniqueSuffix()}`;
+  return storeHandle(
+    () => openStore(database),
+    () => dropDatabase(database),
+  );
+}
+
+if (await needServices(t, 'mysql')) {
+  storeContract(t, 'mysql', build);
+
+  t.test('mysql: migrate creates the database, utf8mb4 throughout', async (t) => {
+    const database = testDatabase(t);
+    const store = await openStore(database);
+    t.teardown(() => store.close());
+    const [schemas] = await admin((conn) =>
+      conn.query<mysql.RowDataPacket[]>(
+        'SELECT DEFAULT_CHARACTER_SET_NAME AS cs FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
+        [database],
+      ),
+    );
+    t.strictSame(schemas.map((r) => r.cs), ['utf8mb4']);
+    const [tables] = await admin((conn) =>
+      conn.query<mysql.RowDataPacket[]>(
+        'SELECT TABLE_NAME AS name, TABLE_COLLATION AS coll, ENGINE AS engine FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?',
+        [database],
+      ),
+    );
+    t.strictSame(
+      tables.map((r) => [r.name, r.coll, r.engine]).sort((x, y) => (x[0] < y[0] ? -1 : 1)),
+      ['chat_group', 'conv_member', 'conversation', 'event', 'friend', 'user'].map((n) => [n, 'utf8mb4_bin', 'InnoDB']),
+    );
+  });
+
+  t.test('mysql: a URL without a database is refused', async (t) => {
+    t.throws(() => new MysqlStore({ url: MYSQL_URL }), /no database/);
+  });
+
+  t.test('mysql: two instances migrating at the same moment both succeed', async (t) => {
+    const database = testDatabase(t);
+    const stores = [0, 1].map(() => new MysqlStore({ url: databaseUrl(database) }));
+    t.teardown(() => Promise.all(stores.map((s) => s.close())));
+    await Promise.all(stores.map((s) => s.migrate()));
+    const id = await stores[0]!.createUser('alice', 'scrypt$00$11');
+    t.equal((await stores[1]!.getUser(id!))?.name, 'alice', 'both see one schema');
+    await Promise.all(stores.map((s) => s.migrate()));
+    t.equal((await stores[1]!.getUser(id!))?.name, 'alice', 'migrating again keeps the data');
+  });
+
+  t.test('mysql: two instances appending to one conversation get seqs 1..N exactly once', async (t) => {
+    const database = testDatabase(t);
+    const stores = [await openStore(database), await openStore(database)];
+    t.teardown(() => Promise.all(stores.map((s) => s.close())));
+    const a = (await stores[0]!.createUser('alice', 'scrypt$00$11'))!;
+    const b = (await stores[0]!.createUser('bob', 'scrypt$00$11'))!;
+    const conv = pairConv(a, b);
+    const rounds = 20;
+    const perBatch = 50;
+    const batches: LogEvent[][] = [];
+    await Promise.all(
+      stores.map(async (store, s) => {
+        for (let round = 0; round < rounds; round++) {
+          const events = Array.from({ length: perBatch }, (_, i) => chat(conv, s ? b : a, `s${s} r${round} m${i}`, `s${s}-${round}-${i}`));
+          batches.push(await send(store, ...events));
+        }
+      }),
+    );
+    const total = 2 * rounds * perBatch;
+    const assigned = batches.flat().map((e) => e.seq).sort((x, y) => x - y);
+    t.strictSame(assigned, Array.from({ length: total }, (_, i) => i + 1), 'every seq once, no gaps');
+    t.ok(
+      batches.every((batch) => batch.every((e, i) => i === 0 || e.seq === batch[i - 1]!.seq + 1)),
+      'each batch holds a contiguous run',
+    );
+    t.equal(await stores[1]!.lastSeq(conv), total);
+    const read = await stores[0]!.readRange(conv, 1, total, total);
+    t.equal(read.length, total);
+    const bySeq = new Map(batches.flat().map((e) => [e.seq, e.text]));
+    t.ok(read.every((e) => bySeq.get(e.seq) === e.text), 'the log holds what each commit was told');
+  });
+
+  t.test('mysql: the same cmid sent through two instances at once is stored once', async (t) => {
+    const database = testDatabase(t);
+    const stores = [await openStore(database), await openStore(database)];
+    t.teardown(() => Promise.all(stores.map((s) => s.close())));
+    const a = (await stores[0]!.createUser('alice', 'scrypt$00$11'))!;
+    const convs = [pairConv(a, 1000), pairConv(a, 1001)];
+    for (let i = 0; i < 20; i++) {
+      const [r0, r1] = await Promise.all(
+        stores.map(async (store, s) => (await append(store, chat(convs[s]!, a, `try ${i}`, `race-${i}`)))[0]!),
+      );
+      t.strictSame([r0!.duplicate, r1!.duplicate].sort(), [false, true], `round ${i}: one original, one duplicate`);
+      t.equal(r0!.event.mid, r1!.event.mid, `round ${i}: both answer with the same event`);
+    }
+    const stored = (await stores[0]!.readRange(convs[0]!, 1, 100, 100)).length + (await stores[0]!.readRange(convs[1]!, 1, 100, 100)).length;
+    t.equal(stored, 20, 'twenty events in all');
+  });
+}
