@@ -64,7 +64,8 @@ export async function legacyBacklog(
     // a full page may have stopped short of the top; the rest waits for the next login
     upTo.set(st.conv, evs.length < budget ? top : evs[evs.length - 1]!.seq);
     budget -= evs.length;
-    const shown = evs.filter((e) => e.senderId !== userId);
+    // own lines are not news; a recalled message shows as its recall event only
+    const shown = evs.filter((e) => e.senderId !== userId && !e.recalled);
     if (shown.length > 0) lists.push(shown);
   }
   return { events: mergeByTime(lists), upTo };

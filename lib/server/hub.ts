@@ -46,6 +46,9 @@ interface KickPayload {
 
 type BusPayload = EventsPayload | KickPayload;
 
+/** bound on the recent-recalls set; a recall older than that is long out of every in-flight queue */
+const RECALLED_MAX = 100_000;
+
 /** bound on the cache of user ids known to exist (users are never deleted) */
 const KNOWN_USERS_MAX = 200_000;
 
@@ -61,6 +64,8 @@ export class Hub {
   readonly #byUser = new Map<number, Set<Session>>();
   readonly #byId = new Map<string, Session>();
   readonly #knownUsers = new Set<number>();
+  /** `conv#seq` of recent recalls, so in-flight copies of a recalled message go out as tombstones */
+  readonly #recalled = new Set<string>();
   readonly #sessionDeps: SessionDeps;
   readonly #midPrefix = randomBytes(6).toString('base64url');
   #midCounter = 0;
@@ -80,10 +85,26 @@ export class Hub {
     });
     this.#sessionDeps = {
       store: this.store,
-      render: (ev, s) => (s.legacy ? legacyEvent(ev, s.userId) : v2Event(ev)),
+      render: (ev, s) => this.#render(ev, s),
       onLegacyWritten: (s, conv, seq) => this.markDelivered(s.userId, conv, seq),
       onError: (err, s) => s.conn.log.error({ err }, 'filling a gap from the log failed'),
     };
+  }
+
+  /**
+   * An event on its way out may have been recalled since it was read or committed: then it
+   * goes out as the tombstone (v2), or not at all (legacy: the recall event shows instead).
+   */
+  #render(ev: LogEvent, s: Session): object | null {
+    const recalled = ev.recalled || (ev.kind === 'chat' && this.#recalled.has(`${ev.conv}#${ev.seq}`));
+    if (s.legacy) return recalled ? null : legacyEvent(ev, s.userId);
+    return v2Event(recalled && !ev.recalled ? { ...ev, text: '', recalled: true } : ev);
+  }
+
+  #noteRecall(ev: LogEvent): void {
+    if (ev.kind !== 'recall' || ev.ref === null) return;
+    if (this.#recalled.size >= RECALLED_MAX) this.#recalled.clear();
+    this.#recalled.add(`${ev.conv}#${ev.ref}`);
   }
 
   get nodeId(): string {
@@ -222,6 +243,7 @@ export class Hub {
           .submit({ op: 'position', userId: r.event.senderId, conv: r.event.conv, delivered: r.event.seq, read: r.event.seq })
           .catch(() => undefined);
       } else if (r.op === 'recall' && r.event) {
+        this.#noteRecall(r.event);
         items.push({ ev: r.event, origin: origins[i] });
       }
     }
@@ -286,6 +308,7 @@ export class Hub {
     const p = payload as BusPayload;
     if (p?.t === 'ev' && Array.isArray(p.items)) {
       for (const { ev, users, origin } of p.items) {
+        this.#noteRecall(ev);
         for (const uid of users) for (const s of this.localSessions(uid)) s.push(ev, origin);
       }
     } else if (p?.t === 'kick' && typeof p.session === 'string') {

@@ -24,8 +24,8 @@ interface Cursor {
 
 export interface SessionDeps {
   store: Store;
-  /** renders an event for this session's flavour */
-  render: (ev: LogEvent, session: Session) => object;
+  /** renders an event for this session's flavour; null: this session does not show it */
+  render: (ev: LogEvent, session: Session) => object | null;
   /** a legacy push reached the socket: the user now has it (DELIVERED) */
   onLegacyWritten: (session: Session, conv: ConvId, seq: number) => void;
   onError: (err: unknown, session: Session) => void;
@@ -159,6 +159,7 @@ export class Session {
     // the sending session has its ack; a legacy client would show its own line as incoming
     if (origin === this.id || (this.legacy && ev.senderId === this.userId)) return;
     const frame = this.#deps.render(ev, this);
+    if (!frame) return;
     if (this.legacy) this.conn.send(frame, () => this.#deps.onLegacyWritten(this, ev.conv, ev.seq));
     else this.conn.send(frame);
   }
