@@ -1,5 +1,5 @@
 /** CONV_LIST_MSG (26, v2) -> CONV_LIST_ACK (27): my conversations, latest seqs, positions, unread counts. */
-import { summarize } from '../models/conversations.js';
+import { conversationSummaries } from '../models/conversations.js';
 import { MsgId } from '../protocol/msgid.js';
 import * as read from '../protocol/validate.js';
 import type { Handler } from './types.js';
@@ -9,8 +9,8 @@ export const convList: Handler = {
   auth: true,
   v2only: true,
   async handle(hub, conn, frame) {
-    const convs = await hub.store.userConversations(conn.session!.userId);
+    const convs = await conversationSummaries(hub, conn.session!.userId);
     const cmid = read.echoCmid(frame);
-    conn.send({ msgid: MsgId.CONV_LIST_ACK, v: 2, errno: 0, convs: convs.map(summarize), ...(cmid ? { cmid } : {}) });
+    conn.send({ msgid: MsgId.CONV_LIST_ACK, v: 2, errno: 0, convs, ...(cmid ? { cmid } : {}) });
   },
 };

@@ -20,8 +20,10 @@ import { leaveGroup } from './leave-group.js';
 import { login } from './login.js';
 import { loginout } from './loginout.js';
 import { oneChat } from './one-chat.js';
+import { msgStatus } from './msg-status.js';
 import { ping } from './ping.js';
 import { readMarker } from './read.js';
+import { recall } from './recall.js';
 import { reg } from './reg.js';
 import { removeFriend } from './remove-friend.js';
 import { removeMember } from './remove-member.js';
@@ -29,7 +31,7 @@ import { sync } from './sync.js';
 import type { Handler } from './types.js';
 
 export const handlers: ReadonlyMap<number, Handler> = new Map(
-  [login, loginout, reg, oneChat, addFriend, createGroup, addGroup, groupChat, delivered, sync, readMarker, leaveGroup, removeMember, removeFriend, convList, ping].map(
+  [login, loginout, reg, oneChat, addFriend, createGroup, addGroup, groupChat, delivered, sync, readMarker, leaveGroup, removeMember, removeFriend, convList, ping, recall, msgStatus].map(
     (h) => [h.msgid, h],
   ),
 );

@@ -6,7 +6,7 @@
  */
 import { ChatError, Errors, type ErrorCode } from '../errors.js';
 import { loadContacts, type GroupView } from '../models/contacts.js';
-import { legacyBacklog, summarize } from '../models/conversations.js';
+import { conversationSummaries, legacyBacklog } from '../models/conversations.js';
 import { verifyPassword } from '../models/password.js';
 import { MsgId } from '../protocol/msgid.js';
 import { legacyEvent } from '../protocol/shapes.js';
@@ -59,7 +59,7 @@ async function replyLegacy(hub: Hub, conn: Connection, session: Session): Promis
 }
 
 async function replyV2(hub: Hub, conn: Connection, session: Session, frame: Frame): Promise<void> {
-  const [contacts, convs] = await Promise.all([loadContacts(hub, session.userId), hub.store.userConversations(session.userId)]);
+  const [contacts, convs] = await Promise.all([loadContacts(hub, session.userId), conversationSummaries(hub, session.userId)]);
   const cmid = echoCmid(frame);
   conn.send({
     msgid: MsgId.LOGIN_MSG_ACK,
@@ -71,7 +71,7 @@ async function replyV2(hub: Hub, conn: Connection, session: Session, frame: Fram
     token: session.id,
     friends: contacts.friends,
     groups: contacts.groups.map((g) => ({ id: g.group.id, groupname: g.group.name, groupdesc: g.group.desc, users: g.users })),
-    convs: convs.map(summarize),
+    convs,
     ...(cmid ? { cmid } : {}),
   });
 }

@@ -18,6 +18,9 @@ export interface ConvSummary {
   unread: number;
   /** present once the user left (or was removed from) a group */
   leftSeq?: number;
+  /** one-to-one: how far the other user has received and read (the status of my messages) */
+  peerDelivered?: number;
+  peerRead?: number;
 }
 
 export function visibleTop(st: ConvState): number {
@@ -37,6 +40,26 @@ export function summarize(st: ConvState): ConvSummary {
   };
   if (st.leftSeq !== null) out.leftSeq = st.leftSeq;
   return out;
+}
+
+/**
+ * The summary of every conversation of a user (v2 login, CONV_LIST), with the other user's
+ * positions in one-to-one conversations, so a sender who was away learns its messages' status.
+ */
+export async function conversationSummaries(hub: Hub, userId: number, convs?: ConvState[]): Promise<ConvSummary[]> {
+  const states = convs ?? (await hub.store.userConversations(userId));
+  return Promise.all(
+    states.map(async (st) => {
+      const s = summarize(st);
+      if (parseConv(st.conv)?.kind !== 'pair') return s;
+      const peer = (await hub.store.memberPositions(st.conv)).find((p) => p.userId !== userId);
+      if (peer) {
+        s.peerDelivered = peer.delivered;
+        s.peerRead = peer.read;
+      }
+      return s;
+    }),
+  );
 }
 
 /**

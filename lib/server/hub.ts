@@ -44,7 +44,26 @@ interface KickPayload {
   session: string;
 }
 
-type BusPayload = EventsPayload | KickPayload;
+/** ready-made v2 frames (status updates) for the v2 sessions of some users */
+interface FramesPayload {
+  t: 'frames';
+  items: Array<{ users: number[]; frame: object }>;
+}
+
+type BusPayload = EventsPayload | KickPayload | FramesPayload;
+
+/** a watermark that moved, to be told to whom it concerns */
+interface Move {
+  userId: number;
+  conv: ConvId;
+  delivered: number;
+  read: number;
+  /** the lowest seq whose status changed is above this */
+  from: number;
+}
+
+/** the origin of watermark moves that concern nobody else (a sender has what it sent) */
+const QUIET = '~quiet';
 
 /** bound on the recent-recalls set; a recall older than that is long out of every in-flight queue */
 const RECALLED_MAX = 100_000;
@@ -232,25 +251,71 @@ export class Hub {
     });
   }
 
-  #afterCommit(_ops: CommitOp[], results: CommitResult[], origins: Array<string | undefined>): void {
+  #afterCommit(ops: CommitOp[], results: CommitResult[], origins: Array<string | undefined>): void {
     const items: Delivery[] = [];
+    const moves: Move[] = [];
     for (let i = 0; i < results.length; i++) {
       const r = results[i]!;
+      const op = ops[i]!;
       if (r.op === 'append' && !r.duplicate) {
         items.push({ ev: r.event, origin: origins[i] });
         // the sender has what it sent
         this.batcher
-          .submit({ op: 'position', userId: r.event.senderId, conv: r.event.conv, delivered: r.event.seq, read: r.event.seq })
+          .submit({ op: 'position', userId: r.event.senderId, conv: r.event.conv, delivered: r.event.seq, read: r.event.seq }, QUIET)
           .catch(() => undefined);
+      } else if (r.op === 'position' && op.op === 'position' && origins[i] !== QUIET) {
+        const from = Math.min(r.delivered > r.prevDelivered ? r.prevDelivered : Infinity, r.read > r.prevRead ? r.prevRead : Infinity);
+        if (from !== Infinity) moves.push({ userId: op.userId, conv: op.conv, delivered: r.delivered, read: r.read, from });
       } else if (r.op === 'recall' && r.event) {
         this.#noteRecall(r.event);
         items.push({ ev: r.event, origin: origins[i] });
       }
     }
-    if (items.length === 0) return;
+    if (items.length === 0 && moves.length === 0) return;
     this.#deliveryChain = this.#deliveryChain
-      .then(() => this.#deliver(items))
+      .then(() => (items.length > 0 ? this.#deliver(items) : undefined))
+      .then(() => (moves.length > 0 ? this.#announceMoves(moves) : undefined))
       .catch((err: unknown) => this.log.error({ err }, 'delivery failed; recipients will get it by sync'));
+  }
+
+  /**
+   * MSG_STATUS_UPDATE: when a member's delivered or read position moves, the senders of the
+   * messages it covers learn "this user has the conversation up to N" — the peer of a pair, the
+   * senders in the moved range of a group — on every v2 session, wherever it is connected.
+   */
+  async #announceMoves(moves: Move[]): Promise<void> {
+    const items: FramesPayload['items'] = [];
+    for (const m of moves) {
+      const c = parseConv(m.conv);
+      if (!c) continue;
+      const targets =
+        c.kind === 'pair' ? [c.a === m.userId ? c.b : c.a] : await this.store.sendersBetween(m.conv, m.from, m.delivered);
+      const users = targets.filter((u) => u !== m.userId);
+      if (users.length === 0) continue;
+      items.push({
+        users,
+        frame: { msgid: MsgId.MSG_STATUS_UPDATE, v: 2, conv: m.conv, userid: m.userId, delivered: m.delivered, read: m.read },
+      });
+    }
+    for (const { users, frame } of items) this.#sendFrameLocal(users, frame);
+    if (!this.#clustered || items.length === 0) return;
+    const where = await this.presence.sessionsOf([...new Set(items.flatMap((i) => i.users))]);
+    const perNode = new Map<string, FramesPayload>();
+    for (const item of items) {
+      for (const uid of item.users) {
+        for (const node of new Set((where.get(uid) ?? []).filter((s) => !s.legacy).map((s) => s.nodeId))) {
+          if (node === this.nodeId) continue;
+          let payload = perNode.get(node);
+          if (!payload) perNode.set(node, (payload = { t: 'frames', items: [] }));
+          payload.items.push({ users: [uid], frame: item.frame });
+        }
+      }
+    }
+    for (const [node, payload] of perNode) this.bus.publish(node, payload);
+  }
+
+  #sendFrameLocal(users: number[], frame: object): void {
+    for (const uid of users) for (const s of this.localSessions(uid)) if (!s.legacy && !s.ended) s.conn.send(frame);
   }
 
   async #deliver(items: Delivery[]): Promise<void> {
@@ -311,6 +376,8 @@ export class Hub {
         this.#noteRecall(ev);
         for (const uid of users) for (const s of this.localSessions(uid)) s.push(ev, origin);
       }
+    } else if (p?.t === 'frames' && Array.isArray(p.items)) {
+      for (const { users, frame } of p.items) this.#sendFrameLocal(users, frame);
     } else if (p?.t === 'kick' && typeof p.session === 'string') {
       this.#endReplaced(p.session);
     }
