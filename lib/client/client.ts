@@ -68,6 +68,9 @@ export interface ConvSummary {
   read: number;
   unread: number;
   leftSeq?: number;
+  /** one-to-one: how far the other user has received and read */
+  peerDelivered?: number;
+  peerRead?: number;
 }
 
 export interface LoginInfo {

@@ -1,12 +1,20 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { ChatClient, ChatReplyError, type ChatEvent } from '../../lib/client/client.js';
 import type { WireFrame } from '../../lib/client/connection.js';
 import { LineClient, login as legacyLogin, startServer, waitFor } from '../fixtures/harness.js';
 
-async function client(t: Parameters<Parameters<typeof t.test>[1]>[0], port: number): Promise<ChatClient> {
+async function client(t: Test, port: number): Promise<ChatClient> {
   const c = await ChatClient.connect({ host: '127.0.0.1', port });
   t.teardown(() => c.close());
   return c;
+}
+
+/** the errno a request was refused with (0 when it succeeded) */
+async function errnoOf(p: Promise<unknown>): Promise<number> {
+  return p.then(
+    () => 0,
+    (e: unknown) => (e instanceof ChatReplyError ? e.errno : -1),
+  );
 }
 
 async function users(c: ChatClient, ...names: string[]): Promise<number[]> {
@@ -61,9 +69,9 @@ t.test('read markers never go backwards and never past the end', async (t) => {
   const ack = await a.sendTo(idb!, 'x');
   await a.sendTo(idb!, 'y');
   await b.markRead(ack.conv, 2);
-  await t.rejects(b.markRead(ack.conv, 1), { errno: 115 }, 'backwards');
-  await t.rejects(b.markRead(ack.conv, 3), { errno: 115 }, 'past the end');
-  await t.rejects(b.markRead('p:900:901', 1), { errno: 109 }, 'not a member');
+  t.equal(await errnoOf(b.markRead(ack.conv, 1)), 115, 'backwards');
+  t.equal(await errnoOf(b.markRead(ack.conv, 3)), 115, 'past the end');
+  t.equal(await errnoOf(b.markRead('p:900:901', 1)), 109, 'not a member');
 });
 
 t.test('group receipts: counts for members, who for the sender', async (t) => {
@@ -103,17 +111,9 @@ t.test('recall: rules, window, tombstones, and what each party finally sees', as
   t.match(r, { msgid: 19, errno: 0, conv: m1.conv, msgSeq: 1, recallSeq: 3 });
   t.match(await a.recall(m1.conv, m1.msgSeq), { errno: 0, already: true }, 'twice is ok');
   await t.rejects(b.recall(m1.conv, 99), /log in first/);
-  const strangerTry = await stranger.recall(m1.conv, 2).then(
-    (x) => x,
-    (e: ChatReplyError) => e.reply,
-  );
-  t.equal(strangerTry.errno, 117, 'a stranger cannot even see it');
+  t.equal(await errnoOf(stranger.recall(m1.conv, 2)), 117, 'a stranger cannot even see it');
   now += 121_000;
-  const late = await a.recall(m2.conv, m2.msgSeq).then(
-    (x) => x,
-    (e: ChatReplyError) => e.reply,
-  );
-  t.equal(late.errno, 116, 'window expired');
+  t.equal(await errnoOf(a.recall(m2.conv, m2.msgSeq)), 116, 'window expired');
   const got: ChatEvent[] = [];
   b.on('event', (e) => got.push(e));
   await b.login(idb!, 'pw');
@@ -128,11 +128,7 @@ t.test('recall: rules, window, tombstones, and what each party finally sees', as
   );
   t.notOk(JSON.stringify(got).includes('secret'));
   // ben may not recall ann's message
-  const notHis = await b.recall(m2.conv, 2).then(
-    (x) => x,
-    (e: ChatReplyError) => e.reply,
-  );
-  t.equal(notHis.errno, 113);
+  t.equal(await errnoOf(b.recall(m2.conv, 2)), 113);
   // a legacy client that logs in later sees the recall line, never the text
   const legacy = await LineClient.connect(t, srv.port);
   b.close();
