@@ -11,6 +11,7 @@ import type { Bus, Presence } from './bus/types.js';
 import { resolveOptions, type ServerOptions } from './config.js';
 import { createLogger } from './log.js';
 import { Hub } from './server/hub.js';
+import { startMetrics, type MetricsServer } from './server/metrics.js';
 import { ChatServer } from './server/server.js';
 import { MysqlStore } from './store/mysql/index.js';
 import { SqliteStore } from './store/sqlite/index.js';
@@ -23,6 +24,8 @@ export interface App {
   readonly log: Logger;
   /** where it listens, once started */
   address: AddressInfo | null;
+  /** where /metrics, /healthz and /readyz answer, when --metrics-port is set */
+  metricsAddress: AddressInfo | null;
   start(): Promise<AddressInfo>;
   close(): Promise<void>;
 }
@@ -57,21 +60,28 @@ export function createApp(partial: Partial<ServerOptions> = {}, extras: AppExtra
   const hub = new Hub({ store, bus, presence, clustered, opts, log, ...(extras.now ? { now: extras.now } : {}) });
   const server = new ChatServer(hub);
   let started = false;
+  let metrics: MetricsServer | null = null;
   const app: App = {
     opts,
     hub,
     server,
     log,
     address: null,
+    metricsAddress: null,
     async start() {
       await store.migrate();
       await hub.start();
       started = true;
       app.address = await server.listen(opts.port, opts.host);
+      if (opts.metricsPort !== null) {
+        metrics = await startMetrics(hub, server, opts.metricsPort, opts.metricsHost);
+        app.metricsAddress = metrics.address;
+      }
       log.info({ port: app.address.port, host: opts.host, mode: clustered ? 'cluster' : 'embedded' }, 'listening');
       return app.address;
     },
     async close() {
+      await metrics?.close();
       if (started) await server.close();
       await Promise.allSettled([bus.close(), presence.close()]);
       await store.close();

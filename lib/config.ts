@@ -35,6 +35,29 @@ export interface ServerOptions {
   maxOfflineMsgs: number;
   /** ms after sending during which the sender may recall @default 120000 */
   recallWindowMs: number;
+  /** connections this process accepts at once; more are told so and closed @default 50000 */
+  maxConnections: number;
+  /** frames per second one connection may send (token bucket) @default 5000 */
+  frameRate: number;
+  /** burst of the frame bucket @default 10000 */
+  frameBurst: number;
+  /** members per group @default 2000 */
+  maxGroupSize: number;
+  /** friends per user @default 5000 */
+  maxFriends: number;
+  /** failed logins per account or address answered at once; later failures wait longer each @default 3 */
+  loginFreeFailures: number;
+  /** the longest wait before a failed login is answered, ms @default 30000 */
+  loginMaxDelayMs: number;
+  /** a v2 connection that sends nothing (not even PING) for this long is closed, ms @default 90000 */
+  idleTimeoutMs: number;
+  /** TLS certificate and key (PEM files); both or neither @default null */
+  tlsCert: string | null;
+  tlsKey: string | null;
+  /** port of the HTTP endpoint with /metrics, /healthz and /readyz @default null (off) */
+  metricsPort: number | null;
+  /** address of the metrics endpoint @default '127.0.0.1' */
+  metricsHost: string;
   /** pino level @default 'info' */
   logLevel: string;
   /** this process's node id in the cluster @default random */
@@ -58,6 +81,18 @@ export const defaultOptions: ServerOptions = {
   drainTimeoutMs: 30_000,
   maxOfflineMsgs: 5000,
   recallWindowMs: 120_000,
+  maxConnections: 50_000,
+  frameRate: 5000,
+  frameBurst: 10_000,
+  maxGroupSize: 2000,
+  maxFriends: 5000,
+  loginFreeFailures: 3,
+  loginMaxDelayMs: 30_000,
+  idleTimeoutMs: 90_000,
+  tlsCert: null,
+  tlsKey: null,
+  metricsPort: null,
+  metricsHost: '127.0.0.1',
   logLevel: 'info',
   nodeId: null,
 };
@@ -72,5 +107,6 @@ export function resolveOptions(partial: Partial<ServerOptions> = {}): ServerOpti
       'cluster mode needs both --mysql and --redis (processes share the database for the log and Redis to reach each other); give both, or neither for the embedded store',
     );
   }
+  if ((o.tlsCert === null) !== (o.tlsKey === null)) throw new Error('TLS needs both --tls-cert and --tls-key');
   return o;
 }

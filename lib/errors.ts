@@ -34,6 +34,10 @@ export const Errors = {
   TEXT_TOO_LONG: { errno: 120, errmsg: 'message text too long' },
   SERVER_BUSY: { errno: 121, errmsg: 'server busy, try again' },
   SHUTTING_DOWN: { errno: 122, errmsg: 'server shutting down, reconnect' },
+  GROUP_FULL: { errno: 123, errmsg: 'the group is full' },
+  TOO_MANY_FRIENDS: { errno: 124, errmsg: 'too many friends' },
+  SERVER_FULL: { errno: 125, errmsg: 'server full, try another' },
+  IDLE_TIMEOUT: { errno: 126, errmsg: 'idle too long, closing' },
 } as const;
 
 export type ErrorCode = keyof typeof Errors;

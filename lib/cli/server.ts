@@ -41,6 +41,18 @@ function serverOptions(cmd: Command): Command {
   opt('--recall-window <seconds>', 'how long after sending a sender may recall a message', 'CHAT_RECALL_WINDOW', d.recallWindowMs / 1000, int('recall-window', 0));
   opt('--max-out-bytes <bytes>', 'bytes queued to one slow client before it is disconnected', 'CHAT_MAX_OUT_BYTES', d.maxOutBytes, int('max-out-bytes', 1024));
   opt('--drain-timeout <ms>', 'how long a client may not read before it is disconnected', 'CHAT_DRAIN_TIMEOUT', d.drainTimeoutMs, int('drain-timeout', 100));
+  opt('--max-connections <n>', 'connections this process accepts at once', 'CHAT_MAX_CONNECTIONS', d.maxConnections, int('max-connections', 1));
+  opt('--frame-rate <n>', 'frames per second one connection may send (v2: error reply past it; legacy: slowed down)', 'CHAT_FRAME_RATE', d.frameRate, int('frame-rate', 1));
+  opt('--frame-burst <n>', 'burst allowance of the frame rate', 'CHAT_FRAME_BURST', d.frameBurst, int('frame-burst', 1));
+  opt('--max-group-size <n>', 'members per group', 'CHAT_MAX_GROUP_SIZE', d.maxGroupSize, int('max-group-size', 2));
+  opt('--max-friends <n>', 'friends per user', 'CHAT_MAX_FRIENDS', d.maxFriends, int('max-friends', 1));
+  opt('--login-free-failures <n>', 'failed logins per account or address answered at once; later ones wait longer each time', 'CHAT_LOGIN_FREE_FAILURES', d.loginFreeFailures, int('login-free-failures', 0));
+  opt('--login-max-delay <ms>', 'the longest wait before a failed login is answered', 'CHAT_LOGIN_MAX_DELAY', d.loginMaxDelayMs, int('login-max-delay', 0));
+  opt('--idle-timeout <ms>', 'a v2 connection silent this long (no frame, not even PING) is closed', 'CHAT_IDLE_TIMEOUT', d.idleTimeoutMs, int('idle-timeout', 1000));
+  opt('--tls-cert <file>', 'serve TLS with this certificate (PEM; needs --tls-key)', 'CHAT_TLS_CERT');
+  opt('--tls-key <file>', 'the private key of --tls-cert (PEM)', 'CHAT_TLS_KEY');
+  opt('--metrics-port <port>', 'serve /metrics (Prometheus), /healthz and /readyz over HTTP on this port', 'CHAT_METRICS_PORT', undefined, int('metrics-port', 0, 65535));
+  opt('--metrics-host <addr>', 'address of the metrics endpoint', 'CHAT_METRICS_HOST', d.metricsHost);
   opt('--node-id <id>', 'this process\'s id in the cluster (default: random)', 'CHAT_NODE_ID');
   opt('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'CHAT_LOG_LEVEL', d.logLevel);
   return cmd;
@@ -61,6 +73,18 @@ interface Flags {
   recallWindow: number;
   maxOutBytes: number;
   drainTimeout: number;
+  maxConnections: number;
+  frameRate: number;
+  frameBurst: number;
+  maxGroupSize: number;
+  maxFriends: number;
+  loginFreeFailures: number;
+  loginMaxDelay: number;
+  idleTimeout: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  metricsPort?: number;
+  metricsHost: string;
   nodeId?: string;
   logLevel: string;
 }
@@ -81,6 +105,18 @@ function toOptions(f: Flags): ServerOptions {
     recallWindowMs: f.recallWindow * 1000,
     maxOutBytes: f.maxOutBytes,
     drainTimeoutMs: f.drainTimeout,
+    maxConnections: f.maxConnections,
+    frameRate: f.frameRate,
+    frameBurst: f.frameBurst,
+    maxGroupSize: f.maxGroupSize,
+    maxFriends: f.maxFriends,
+    loginFreeFailures: f.loginFreeFailures,
+    loginMaxDelayMs: f.loginMaxDelay,
+    idleTimeoutMs: f.idleTimeout,
+    tlsCert: f.tlsCert ?? null,
+    tlsKey: f.tlsKey ?? null,
+    metricsPort: f.metricsPort ?? null,
+    metricsHost: f.metricsHost,
     nodeId: f.nodeId ?? null,
     logLevel: f.logLevel,
   });

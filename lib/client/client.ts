@@ -27,6 +27,12 @@ export interface ClientOptions extends Endpoint {
   resendAfterMs?: number;
   /** how long an out-of-order push waits for the missing ones before a sync, ms @default 300 */
   gapWaitMs?: number;
+  /**
+   * a PING this often while logged in (the server closes v2 connections idle past its
+   * --idle-timeout); one left unanswered for requestTimeoutMs drops the connection, which
+   * then reconnects — how a half-open connection is noticed @default 30000 (0: never)
+   */
+  pingIntervalMs?: number;
 }
 
 /** one event of a conversation, as the stream hands it out */
@@ -163,10 +169,26 @@ export class ChatClient extends EventEmitter<ClientEvents> {
       requestTimeoutMs: 15_000,
       resendAfterMs: 5000,
       gapWaitMs: 300,
+      pingIntervalMs: 30_000,
       ...opts,
     };
     this.#wire = wire;
     this.#attach(wire);
+    if (this.#opts.pingIntervalMs > 0) {
+      this.#pinger = setInterval(() => this.#heartbeat(), this.#opts.pingIntervalMs);
+      this.#pinger.unref();
+    }
+  }
+
+  #pinger: NodeJS.Timeout | null = null;
+
+  #heartbeat(): void {
+    if (!this.connected || this.userId === null) return;
+    const wire = this.#wire;
+    this.ping().catch(() => {
+      // no answer: the connection is dead even if the socket does not know yet
+      if (wire === this.#wire && !this.#closing) wire.close();
+    });
   }
 
   static async connect(opts: ClientOptions): Promise<ChatClient> {
@@ -347,6 +369,7 @@ export class ChatClient extends EventEmitter<ClientEvents> {
 
   close(): void {
     this.#closing = true;
+    if (this.#pinger) clearInterval(this.#pinger);
     for (const [cmid, p] of this.#pending) {
       if (p.timer) clearTimeout(p.timer);
       this.#pending.delete(cmid);

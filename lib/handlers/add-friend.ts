@@ -14,6 +14,10 @@ export const addFriend: Handler = {
     const friendid = read.id(frame, 'friendid');
     if (friendid === userId) throw new ChatError('SELF_FRIEND');
     if (!(await hub.userExists(friendid))) throw new ChatError('NO_SUCH_USER', String(friendid));
+    const friends = await hub.store.listFriends(userId);
+    if (friends.length >= hub.opts.maxFriends && !friends.some((f) => f.id === friendid)) {
+      throw new ChatError('TOO_MANY_FRIENDS', `at most ${hub.opts.maxFriends}`);
+    }
     const added = await hub.store.addFriend(userId, friendid);
     replyOk(conn, MsgId.ADD_FRIEND_MSG, frame, { friendid, added });
   },

@@ -14,6 +14,10 @@ export const addGroup: Handler = {
     const groupid = read.id(frame, 'groupid');
     if (!(await hub.store.getGroup(groupid))) throw new ChatError('NO_SUCH_GROUP', String(groupid));
     const session = conn.session!;
+    if (!(await hub.store.isMember(groupid, session.userId))) {
+      const members = await hub.store.listMembers(groupid);
+      if (members.length >= hub.opts.maxGroupSize) throw new ChatError('GROUP_FULL', `at most ${hub.opts.maxGroupSize} members`);
+    }
     const { joined, joinedSeq } = await hub.store.joinGroup(groupid, session.userId);
     const conv = groupConv(groupid);
     // this session has everything up to the join (there is nothing it may see before it)

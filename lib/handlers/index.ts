@@ -44,6 +44,7 @@ export async function dispatch(hub: Hub, conn: Connection, text: string): Promis
     frame = parseFrame(text);
     if (frame.v === 2 && !conn.v2) conn.v2 = true;
     msgid = msgidOf(frame);
+    hub.stats.countIn(msgid);
     const handler = msgid === null ? undefined : handlers.get(msgid);
     if (!handler || (handler.v2only && !conn.v2)) {
       throw new ChatError(msgid === null ? 'BAD_FIELD' : 'UNKNOWN_MSGID', msgid === null ? 'msgid' : String(msgid));

@@ -99,10 +99,14 @@ export const login: Handler = {
     }
     const user = await hub.store.getUser(userId);
     if (!(await verifyPassword(password, user?.passwordHash ?? null)) || !user) {
-      conn.log.info({ user: userId }, 'login refused: invalid id or password');
+      // a wrong password is answered later and later; a right one never waits
+      const wait = hub.loginThrottle.fail([`id:${userId}`, `ip:${conn.address}`]);
+      conn.log.info({ user: userId, delayMs: wait }, 'login refused: invalid id or password');
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       fail(conn, frame, 'LOGIN_INVALID');
       return;
     }
+    hub.loginThrottle.succeed(`id:${userId}`);
     if (conn.closed || conn.session) return;
     const session = await hub.openSession(conn, user, resume);
     if (session === 'busy' || session === 'full') {

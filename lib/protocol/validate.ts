@@ -40,11 +40,17 @@ export function optionalCount(frame: Frame, key: string): number | undefined {
   return own(frame, key) === undefined ? undefined : count(frame, key);
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * A string field. JSON may carry a lone surrogate (`"\ud800"`), which no UTF-8 store can keep:
+ * it becomes U+FFFD here, so what is pushed, stored and synced is the same text.
+ */
 export function text(frame: Frame, key: string, opts: { max: number; min?: number }): string {
   const v = own(frame, key);
   if (typeof v !== 'string' || v.length < (opts.min ?? 0)) throw new ChatError('BAD_FIELD', key);
   if (v.length > opts.max) throw new ChatError(key === 'msg' ? 'TEXT_TOO_LONG' : 'BAD_FIELD', key);
-  return v;
+  return v.replace(LONE_SURROGATE, '\ufffd');
 }
 
 export function optionalText(frame: Frame, key: string, opts: { max: number }): string | undefined {

@@ -7,8 +7,10 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { FrameDecoder } from '../protocol/frame.js';
 import type { Session } from './session.js';
+import type { Stats } from './stats.js';
 
 export interface ConnectionOptions {
+  stats: Stats;
   maxFrame: number;
   maxOutBytes: number;
   drainTimeoutMs: number;
@@ -18,6 +20,10 @@ export class Connection {
   readonly id: number;
   readonly log: Logger;
   readonly remote: string;
+  /** the peer's IP address */
+  readonly address: string;
+  /** when the last frame came in (ms, performance.now()) */
+  lastFrameAt = performance.now();
   /** the connection speaks v2 from its first frame carrying "v":2 on */
   v2 = false;
   session: Session | null = null;
@@ -38,7 +44,8 @@ export class Connection {
     this.#socket = socket;
     this.#opts = opts;
     this.#decoder = new FrameDecoder(opts.maxFrame);
-    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.address = socket.remoteAddress ?? '?';
+    this.remote = `${this.address}:${socket.remotePort ?? 0}`;
     this.log = log.child({ conn: id, remote: this.remote });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
@@ -56,6 +63,7 @@ export class Connection {
   /** queues one frame; `onWritten` runs once the bytes were handed to the kernel */
   send(frame: object, onWritten?: () => void): void {
     if (this.closed) return;
+    this.#opts.stats.countOut(frame);
     this.#out.push(JSON.stringify(frame));
     if (onWritten) this.#outCallbacks.push(onWritten);
     if (!this.#flushScheduled) {
@@ -96,6 +104,15 @@ export class Connection {
       });
     }
   };
+
+  /** stops reading for a while (a legacy client over its frame rate: it just slows down) */
+  pauseFor(ms: number): void {
+    if (this.closed || this.#socket.isPaused()) return;
+    this.#socket.pause();
+    setTimeout(() => {
+      if (!this.closed) this.#socket.resume();
+    }, ms).unref();
+  }
 
   /** writes what is queued, then half-closes */
   end(): void {

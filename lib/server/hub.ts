@@ -12,6 +12,8 @@ import type { Bus, Presence } from '../bus/types.js';
 import { parseConv } from '../store/conv.js';
 import type { CommitOp, CommitResult, ConvId, LogEvent, NewEvent, Store, UserRecord } from '../store/types.js';
 import { CommitBatcher } from './batcher.js';
+import { LoginThrottle } from './limits.js';
+import { Stats } from './stats.js';
 import type { Connection } from './connection.js';
 import { Session, type SessionDeps } from './session.js';
 
@@ -79,6 +81,12 @@ export class Hub {
   readonly log: Logger;
   readonly batcher: CommitBatcher;
   readonly now: () => number;
+  readonly loginThrottle: LoginThrottle;
+  readonly stats = new Stats();
+  /** persistence: ops per commit and its duration, for the metrics */
+  onBatch: ((size: number, ms: number) => void) | null = null;
+  /** cluster: ms from a batch's commit to its publish, for the metrics */
+  onPublish: ((ms: number) => void) | null = null;
   readonly #clustered: boolean;
   readonly #byUser = new Map<number, Set<Session>>();
   readonly #byId = new Map<string, Session>();
@@ -98,9 +106,17 @@ export class Hub {
     this.log = deps.log;
     this.now = deps.now ?? Date.now;
     this.#clustered = deps.clustered;
+    this.loginThrottle = new LoginThrottle({
+      freeFailures: deps.opts.loginFreeFailures,
+      baseDelayMs: 250,
+      maxDelayMs: deps.opts.loginMaxDelayMs,
+      windowMs: 15 * 60_000,
+      maxKeys: 100_000,
+    });
     this.batcher = new CommitBatcher(this.store, {
       maxBatch: deps.opts.maxBatch,
       onCommitted: (ops, results, origins) => this.#afterCommit(ops, results, origins),
+      onBatch: (size, ms) => this.onBatch?.(size, ms),
     });
     this.#sessionDeps = {
       store: this.store,
@@ -345,6 +361,7 @@ export class Hub {
 
   /** one publish per target process for the whole batch */
   async #publishRemote(items: Delivery[], recipients: number[][]): Promise<void> {
+    const committedAt = performance.now();
     const all = [...new Set(recipients.flat())];
     if (all.length === 0) return;
     const where = await this.presence.sessionsOf(all);
@@ -367,6 +384,7 @@ export class Hub {
       }
     }
     for (const [node, payload] of perNode) this.bus.publish(node, payload);
+    if (perNode.size > 0) this.onPublish?.(performance.now() - committedAt);
   }
 
   #onBus(payload: unknown): void {

@@ -2,27 +2,61 @@
  * The TCP server: accepts connections, frames their input, runs each connection's frames in
  * order through the dispatcher, and shuts down gracefully.
  */
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from 'pino';
-import { Errors } from '../errors.js';
+import { Errors, type ErrorCode } from '../errors.js';
 import { dispatch } from '../handlers/index.js';
 import { MsgId } from '../protocol/msgid.js';
 import { Connection } from './connection.js';
 import type { Hub } from './hub.js';
+import { TokenBucket } from './limits.js';
+
+/** how often v2 connections are checked for idleness */
+const IDLE_SWEEP_MS = 1000;
 
 export class ChatServer {
   readonly hub: Hub;
   readonly log: Logger;
-  readonly #server: net.Server;
+  readonly #server: net.Server | tls.Server;
   readonly #conns = new Set<Connection>();
   #nextId = 1;
   #closing = false;
+  readonly #idleSweep: NodeJS.Timeout;
 
   constructor(hub: Hub) {
     this.hub = hub;
     this.log = hub.log;
-    this.#server = net.createServer((socket) => this.#accept(socket));
+    const { tlsCert, tlsKey } = hub.opts;
+    this.#server =
+      tlsCert && tlsKey
+        ? tls.createServer({ cert: readFileSync(tlsCert), key: readFileSync(tlsKey) }, (socket) => this.#accept(socket))
+        : net.createServer((socket) => this.#accept(socket));
     this.#server.on('error', (err) => this.log.error({ err }, 'server error'));
+    if (tlsCert) this.#server.on('tlsClientError', (err) => this.log.debug({ err }, 'TLS handshake failed'));
+    this.#idleSweep = setInterval(() => this.#closeIdle(), IDLE_SWEEP_MS);
+    this.#idleSweep.unref();
+  }
+
+  /** v2 clients ping; one that has sent nothing for the idle timeout is gone (a vanished phone) */
+  #closeIdle(): void {
+    const limit = performance.now() - this.hub.opts.idleTimeoutMs;
+    for (const conn of this.#conns) {
+      if (conn.v2 && conn.lastFrameAt < limit) {
+        conn.log.info('v2 connection idle past the timeout; closing');
+        this.#refuse(conn, 'IDLE_TIMEOUT');
+      }
+    }
+  }
+
+  /** tells a v2 client why, then closes */
+  #refuse(conn: Connection, code: ErrorCode, detail?: string): void {
+    if (conn.v2) {
+      const e = Errors[code];
+      conn.send({ msgid: MsgId.ERROR_MSG, v: 2, errno: e.errno, errmsg: detail ? `${e.errmsg} (${detail})` : e.errmsg, reqmsgid: null });
+    }
+    conn.end();
   }
 
   listen(port: number, host: string): Promise<net.AddressInfo> {
@@ -39,6 +73,13 @@ export class ChatServer {
     return this.#conns.size;
   }
 
+  /** bytes waiting in every connection's socket buffer */
+  get queuedBytes(): number {
+    let n = 0;
+    for (const c of this.#conns) n += c.queuedBytes;
+    return n;
+  }
+
   #accept(socket: net.Socket): void {
     if (this.#closing) {
       socket.destroy();
@@ -46,27 +87,41 @@ export class ChatServer {
     }
     const opts = this.hub.opts;
     const conn = new Connection(this.#nextId++, socket, this.log, {
+      stats: this.hub.stats,
       maxFrame: opts.maxFrame,
       maxOutBytes: opts.maxOutBytes,
       drainTimeoutMs: opts.drainTimeoutMs,
     });
+    if (this.#conns.size >= opts.maxConnections) {
+      // the flavour is not known yet; a legacy client ignores a msgid it does not know
+      conn.log.warn({ max: opts.maxConnections }, 'connection limit reached; refusing');
+      conn.v2 = true;
+      this.#refuse(conn, 'SERVER_FULL');
+      return;
+    }
     this.#conns.add(conn);
     conn.log.debug('connected');
+    const bucket = new TokenBucket(opts.frameRate, opts.frameBurst);
     // frames of one connection are handled one after another, in arrival order
     let serial: Promise<void> = Promise.resolve();
     const onFrame = (text: string) => {
+      conn.lastFrameAt = performance.now();
+      if (!bucket.take() && conn.v2) {
+        const e = Errors.RATE_LIMITED;
+        conn.send({ msgid: MsgId.ERROR_MSG, v: 2, errno: e.errno, errmsg: `${e.errmsg} (at most ${opts.frameRate} frames/s)`, reqmsgid: null });
+        return;
+      }
       serial = serial.then(() => dispatch(this.hub, conn, text));
     };
     socket.on('data', (chunk: Buffer) => {
       if (conn.closed) return;
       if (!conn.feed(chunk, onFrame)) {
         conn.log.warn({ max: opts.maxFrame }, 'frame over the size limit; closing the connection');
-        if (conn.v2) {
-          const e = Errors.FRAME_TOO_LARGE;
-          conn.send({ msgid: MsgId.ERROR_MSG, v: 2, errno: e.errno, errmsg: `${e.errmsg} (limit ${opts.maxFrame} bytes)`, reqmsgid: null });
-        }
-        serial = serial.then(() => conn.end());
+        serial = serial.then(() => this.#refuse(conn, 'FRAME_TOO_LARGE', `limit ${opts.maxFrame} bytes`));
+        return;
       }
+      // a legacy client cannot read an error reply: over its rate it is slowed down instead
+      if (!conn.v2 && bucket.waitMs() > 0) conn.pauseFor(bucket.waitMs());
     });
     socket.on('error', (err) => conn.log.debug({ err }, 'socket error'));
     socket.on('close', () => {
@@ -85,6 +140,7 @@ export class ChatServer {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    clearInterval(this.#idleSweep);
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     await this.hub.shutdown();
     for (const conn of this.#conns) {
