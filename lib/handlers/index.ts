@@ -50,7 +50,13 @@ export async function dispatch(hub: Hub, conn: Connection, text: string): Promis
       throw new ChatError(msgid === null ? 'BAD_FIELD' : 'UNKNOWN_MSGID', msgid === null ? 'msgid' : String(msgid));
     }
     if (handler.auth && (!conn.session || conn.session.ended)) throw new ChatError('NOT_LOGGED_IN');
-    await handler.handle(hub, conn, frame);
+    try {
+      await handler.handle(hub, conn, frame);
+    } catch (err) {
+      if (!handler.fail) throw err;
+      if (!(err instanceof ChatError)) conn.log.error({ err, msgid }, 'handler failed');
+      if (!conn.closed) handler.fail(conn, frame, asChatError(err));
+    }
   } catch (err) {
     if (!(err instanceof ChatError)) conn.log.error({ err, msgid }, 'handler failed');
     if (!conn.closed) replyError(conn, asChatError(err), msgid, frame);

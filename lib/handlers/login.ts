@@ -4,7 +4,7 @@
  * position, which then counts as delivered). v2: nested lists, a session token, and the
  * per-conversation summary; messages come by SYNC_MSG.
  */
-import { ChatError, Errors, type ErrorCode } from '../errors.js';
+import { Errors, type ErrorCode } from '../errors.js';
 import { loadContacts, type GroupView } from '../models/contacts.js';
 import { conversationSummaries, legacyBacklog } from '../models/conversations.js';
 import { verifyPassword } from '../models/password.js';
@@ -80,23 +80,16 @@ export const login: Handler = {
   msgid: MsgId.LOGIN_MSG,
   auth: false,
   v2only: false,
+  fail: (conn, frame, err) => fail(conn, frame, err.code, err.detail),
   async handle(hub, conn, frame) {
     if (conn.session) {
       if (conn.v2) fail(conn, frame, 'ALREADY_LOGGED_IN');
       else conn.log.info('ignored a second LOGIN on a logged-in legacy connection');
       return;
     }
-    let userId: number;
-    let password: string;
-    let resume: string | undefined;
-    try {
-      userId = read.id(frame, 'id');
-      password = read.text(frame, 'password', { max: 1024 });
-      resume = read.optionalText(frame, 'token', { max: 64 });
-    } catch (err) {
-      fail(conn, frame, 'BAD_FIELD', err instanceof ChatError ? err.detail : undefined);
-      return;
-    }
+    const userId = read.id(frame, 'id');
+    const password = read.text(frame, 'password', { max: 1024 });
+    const resume = read.optionalText(frame, 'token', { max: 64 });
     const user = await hub.store.getUser(userId);
     if (!(await verifyPassword(password, user?.passwordHash ?? null)) || !user) {
       // a wrong password is answered later and later; a right one never waits

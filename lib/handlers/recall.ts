@@ -34,19 +34,12 @@ export const recall: Handler = {
   msgid: MsgId.RECALL_MSG,
   auth: true,
   v2only: true,
+  fail: (conn, frame, err) => answer(conn, frame, err.code, { errmsg: err.message }),
   async handle(hub, conn, frame) {
     const session = conn.session!;
-    let conv: string;
-    let seq: number;
-    let cmid: string | null;
-    try {
-      conv = read.text(frame, 'conv', { max: 64 });
-      seq = read.id(frame, 'msgSeq');
-      cmid = read.cmid(frame, false);
-    } catch (err) {
-      answer(conn, frame, 'BAD_FIELD', { errmsg: (err as ChatError).message });
-      return;
-    }
+    const conv = read.text(frame, 'conv', { max: 64 });
+    const seq = read.id(frame, 'msgSeq');
+    const cmid = read.cmid(frame, false);
     const target = { conv, msgSeq: seq };
     const win = await readableWindow(hub, session.userId, conv);
     const ev = win && seq >= win.floor && seq <= win.top ? await hub.store.getEvent(conv, seq) : null;

@@ -26,17 +26,11 @@ export const reg: Handler = {
   msgid: MsgId.REG_MSG,
   auth: false,
   v2only: false,
+  fail: (conn, frame, err) => answer(conn, frame, err.code, err.detail),
   async handle(hub, conn, frame) {
-    let name: string;
-    let password: string;
-    try {
-      name = read.text(frame, 'name', { min: 1, max: MAX_NAME }).trim();
-      password = read.text(frame, 'password', { min: 1, max: 1024 });
-      if (name.length === 0) throw new ChatError('BAD_FIELD', 'name');
-    } catch (err) {
-      answer(conn, frame, 'BAD_FIELD', err instanceof ChatError ? err.detail : undefined);
-      return;
-    }
+    const name = read.text(frame, 'name', { min: 1, max: MAX_NAME }).trim();
+    const password = read.text(frame, 'password', { min: 1, max: 1024 });
+    if (name.length === 0) throw new ChatError('BAD_FIELD', 'name');
     const id = await hub.store.createUser(name, await hashPassword(password));
     if (id === null) {
       answer(conn, frame, 'NAME_EXISTS');

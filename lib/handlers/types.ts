@@ -1,3 +1,4 @@
+import type { ChatError } from '../errors.js';
 import type { Frame } from '../protocol/validate.js';
 import type { Connection } from '../server/connection.js';
 import type { Hub } from '../server/hub.js';
@@ -15,4 +16,9 @@ export interface Handler {
    * frame.
    */
   handle(hub: Hub, conn: Connection, frame: Frame): Promise<void>;
+  /**
+   * Answers a failure in the handler's own ACK (REG, LOGIN, RECALL); without it the failure
+   * becomes the generic error reply.
+   */
+  fail?(conn: Connection, frame: Frame, err: ChatError): void;
 }

@@ -67,9 +67,9 @@ async function connect(o: ScriptOptions): Promise<ChatClient> {
 }
 
 /** a refused request as exit 4, a lost connection as exit 2 */
-function refused(err: unknown, what: string): ExitError {
+function refused(err: unknown, what: string, context?: 'register'): ExitError {
   if (err instanceof ExitError) return err;
-  if (err instanceof ChatReplyError) return new ExitError(Exit.REFUSED, `${what}: ${describeError(err)}`);
+  if (err instanceof ChatReplyError) return new ExitError(Exit.REFUSED, `${what}: ${describeError(err, context)}`);
   return new ExitError(Exit.CONNECT, `${what}: ${describeError(err)}`);
 }
 
@@ -125,7 +125,7 @@ export async function register(o: ScriptOptions, name: string): Promise<void> {
     const id = await deadline(client.register(name, password), o.timeout, 'register');
     out(String(id));
   } catch (err) {
-    throw refused(err, `cannot register ${name}`);
+    throw refused(err, `cannot register ${name}`, 'register');
   } finally {
     client.close();
   }
