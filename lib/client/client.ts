@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { MsgId } from '../protocol/msgid.js';
+import type { ConvSummary } from '../models/conversations.js';
 import { legacyTime } from '../protocol/shapes.js';
 import { WireConnection, type Endpoint, type WireFrame } from './connection.js';
 
@@ -66,18 +67,8 @@ export interface SendAck {
   duplicate: boolean;
 }
 
-export interface ConvSummary {
-  conv: string;
-  lastSeq: number;
-  joinedSeq: number;
-  delivered: number;
-  read: number;
-  unread: number;
-  leftSeq?: number;
-  /** one-to-one: how far the other user has received and read */
-  peerDelivered?: number;
-  peerRead?: number;
-}
+/** a conversation's summary, as the server sends it (v2 login, CONV_LIST) */
+export type { ConvSummary };
 
 export interface LoginInfo {
   id: number;

@@ -4,7 +4,7 @@
  * is a new event in the log (its own msgSeq, naming the recalled one) and the recalled message
  * becomes a tombstone with its text erased. Recalling a recalled message answers ok again.
  */
-import { ChatError, Errors, type ErrorCode } from '../errors.js';
+import { Errors, type ErrorCode } from '../errors.js';
 import { readableWindow } from '../models/conversations.js';
 import { MsgId } from '../protocol/msgid.js';
 import * as read from '../protocol/validate.js';

@@ -100,7 +100,7 @@ export class ChatServer {
       return;
     }
     this.#conns.add(conn);
-    conn.log.debug('connected');
+    conn.log.info('connected');
     const bucket = new TokenBucket(opts.frameRate, opts.frameBurst);
     // frames of one connection are handled one after another, in arrival order
     let serial: Promise<void> = Promise.resolve();
@@ -129,7 +129,7 @@ export class ChatServer {
       conn.destroy();
       const s = conn.session;
       if (s) void serial.then(() => this.hub.closeSession(s));
-      conn.log.debug('disconnected');
+      conn.log.info({ user: s?.userId }, 'disconnected');
     });
   }
 

@@ -2,72 +2,20 @@
  * Outage recovery against a private redis-server (never the shared one): SIGKILL and restart it
  * on the same port, then CLIENT KILL the subscribers; the bus must come back by itself.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import t from 'tap';
 import { RedisBus, RedisPresence, type BusLog } from '../../lib/bus/redis/index.js';
 import { Inbox } from '../fixtures/bus-contract.js';
+import { PrivateRedis } from '../fixtures/cluster.js';
 
 t.setTimeout(60_000);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(25);
-  }
-}
-
-class PrivateRedis {
-  #proc: ChildProcess | undefined;
-  constructor(
-    readonly port: number,
-    readonly dir: string,
-  ) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir];
-    const proc = spawn('redis-server', args, { stdio: 'ignore' });
-    this.#proc = proc;
-    await until('redis-server to accept connections', async () => {
-      if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}`);
-      return new Promise<boolean>((resolve) => {
-        const s = net.connect({ host: '127.0.0.1', port: this.port }, () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.once('error', () => resolve(false));
-      });
-    });
-  }
-
-  async kill(): Promise<void> {
-    const proc = this.#proc;
-    this.#proc = undefined;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((resolve) => proc.once('exit', resolve));
-    proc.kill('SIGKILL');
-    await exited;
   }
 }
 
@@ -80,13 +28,7 @@ function recordingLog(): BusLog & { lines: string[] } {
 }
 
 t.test('redis bus and presence survive a Redis restart and killed subscribers', async (t) => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'clusterchat-redis-'));
-  const server = new PrivateRedis(await freePort(), dir);
-  t.teardown(async () => {
-    await server.kill();
-    await rm(dir, { recursive: true, force: true });
-  });
-  await server.start();
+  const server = await PrivateRedis.start(t);
 
   const prefix = 'restart:';
   const log = recordingLog();
