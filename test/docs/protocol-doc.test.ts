@@ -262,6 +262,7 @@ t.test('each check fails on a broken document or table', async (t) => {
 
   const readHeading = headings(doc).find((h) => msgidHeadings([h], 'READ_MSG', 17).length === 1)!;
   t.ok(readHeading, 'found the READ_MSG heading to break');
+  if (!readHeading) return;
   const lines = doc.split('\n');
   const withoutRead = lines.filter((_, i) => i !== readHeading.line - 1).join('\n');
   t.not(checkMsgIdHeadings(withoutRead, ids).length, 0, 'a msgid without a heading');
@@ -273,10 +274,20 @@ t.test('each check fails on a broken document or table', async (t) => {
   t.not(checkMsgIdHeadings(swapped, ids).length, 0, 'a section out of number order');
 
   const chatHeading = headings(doc).find((h) => msgidHeadings([h], 'ONE_CHAT_MSG', 6).length === 1)!;
+  t.ok(chatHeading, 'found the ONE_CHAT_MSG heading to break');
+  if (!chatHeading) return;
   const plannedChat = lines.map((l, i) => (i === chatHeading.line - 1 ? `${l} (planned)` : l)).join('\n');
   t.not(checkImplemented(plannedChat, ids, handlers.keys()).length, 0, 'a handler whose section says planned');
   t.not(checkImplemented(withoutRead, ids, handlers.keys()).length, 0, 'a handler without a section');
-  t.not(checkImplemented(doc, ids, [...handlers.keys(), MsgId.RECALL_MSG]).length, 0, 'a newly registered handler still marked planned');
+  // a request the server stops handling must be marked planned (or be server-to-client)
+  const withoutQuery = [...handlers.keys()].filter((k) => k !== MsgId.MSG_STATUS_QUERY);
+  t.not(checkImplemented(doc, ids, withoutQuery).length, 0, 'an unhandled request not marked planned');
+  const queryHeading = headings(doc).find((h) => msgidHeadings([h], 'MSG_STATUS_QUERY', 24).length === 1)!;
+  t.ok(queryHeading, 'found the MSG_STATUS_QUERY heading to break');
+  if (!queryHeading) return;
+  const plannedQuery = lines.map((l, i) => (i === queryHeading.line - 1 ? '### 24 MSG_STATUS_QUERY (planned)' : l)).join('\n');
+  t.same(checkImplemented(plannedQuery, ids, withoutQuery), [], 'an unhandled request marked planned passes');
+  t.not(checkImplemented(plannedQuery, ids, handlers.keys()).length, 0, 'a handler added while its section still says planned');
 
   t.not(checkErrnoUnique({ ...codeErrors, EXTRA: { errno: 100, errmsg: 'x' } }).length, 0, 'two codes on one errno');
   const { NAME_EXISTS: _n, ...withoutNameExists } = codeErrors;
