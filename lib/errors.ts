@@ -1,6 +1,6 @@
 /**
  * Every errno the server can send, in one table. docs/PROTOCOL.md has the same table and
- * test/errors.test.ts keeps the two in step. 0..2 are the original's (LOGIN and REG acks);
+ * test/docs/protocol-doc.test.ts keeps the two in step. 0..2 are the original's (LOGIN and REG acks);
  * 100 and up are ours (v2 error replies and acks).
  */
 export const Errors = {
@@ -32,12 +32,12 @@ export const Errors = {
   RATE_LIMITED: { errno: 118, errmsg: 'too many requests, slow down' },
   NOT_FRIEND: { errno: 119, errmsg: 'not a friend' },
   TEXT_TOO_LONG: { errno: 120, errmsg: 'message text too long' },
-  SERVER_BUSY: { errno: 121, errmsg: 'server busy, try again' },
   SHUTTING_DOWN: { errno: 122, errmsg: 'server shutting down, reconnect' },
   GROUP_FULL: { errno: 123, errmsg: 'the group is full' },
   TOO_MANY_FRIENDS: { errno: 124, errmsg: 'too many friends' },
   SERVER_FULL: { errno: 125, errmsg: 'server full, try another' },
   IDLE_TIMEOUT: { errno: 126, errmsg: 'idle too long, closing' },
+  SESSION_REPLACED: { errno: 127, errmsg: 'this session was replaced by a newer login' },
 } as const;
 
 export type ErrorCode = keyof typeof Errors;

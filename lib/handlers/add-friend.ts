@@ -14,9 +14,12 @@ export const addFriend: Handler = {
     const friendid = read.id(frame, 'friendid');
     if (friendid === userId) throw new ChatError('SELF_FRIEND');
     if (!(await hub.userExists(friendid))) throw new ChatError('NO_SUCH_USER', String(friendid));
-    const friends = await hub.store.listFriends(userId);
-    if (friends.length >= hub.opts.maxFriends && !friends.some((f) => f.id === friendid)) {
-      throw new ChatError('TOO_MANY_FRIENDS', `at most ${hub.opts.maxFriends}`);
+    // a friendship counts on both sides, so both must have room for it
+    const [mine, theirs] = await Promise.all([hub.store.listFriends(userId), hub.store.listFriends(friendid)]);
+    if (!mine.some((f) => f.id === friendid)) {
+      const max = hub.opts.maxFriends;
+      if (mine.length >= max) throw new ChatError('TOO_MANY_FRIENDS', `you have ${max}, the most allowed`);
+      if (theirs.length >= max) throw new ChatError('TOO_MANY_FRIENDS', `user ${friendid} has ${max}, the most allowed`);
     }
     const added = await hub.store.addFriend(userId, friendid);
     replyOk(conn, MsgId.ADD_FRIEND_MSG, frame, { friendid, added });

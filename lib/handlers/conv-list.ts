@@ -1,5 +1,6 @@
 /** CONV_LIST_MSG (26, v2) -> CONV_LIST_ACK (27): my conversations, latest seqs, positions, unread counts. */
 import { conversationSummaries } from '../models/conversations.js';
+import { Errors } from '../errors.js';
 import { MsgId } from '../protocol/msgid.js';
 import * as read from '../protocol/validate.js';
 import type { Handler } from './types.js';
@@ -11,6 +12,6 @@ export const convList: Handler = {
   async handle(hub, conn, frame) {
     const convs = await conversationSummaries(hub, conn.session!.userId);
     const cmid = read.echoCmid(frame);
-    conn.send({ msgid: MsgId.CONV_LIST_ACK, v: 2, errno: 0, convs, ...(cmid ? { cmid } : {}) });
+    conn.send({ msgid: MsgId.CONV_LIST_ACK, v: 2, errno: 0, errmsg: Errors.OK.errmsg, convs, ...(cmid ? { cmid } : {}) });
   },
 };

@@ -18,7 +18,13 @@ export const delivered: Handler = {
     const conv = read.text(frame, 'conv', { max: 64 });
     if (!parseConv(conv)) throw new ChatError('BAD_FIELD', 'conv');
     const seq = read.count(frame, 'msgSeq');
-    hub.markDelivered(conn.session!.userId, conv, seq);
-    if (read.echoCmid(frame)) replyOk(conn, MsgId.DELIVERED_MSG, frame, { conv, msgSeq: seq });
+    const userId = conn.session!.userId;
+    if (!read.echoCmid(frame)) {
+      hub.markDelivered(userId, conv, seq);
+      return;
+    }
+    // asked for an answer: say where the watermark now stands (clamped, never backwards)
+    const r = await hub.submit({ op: 'position', userId, conv, delivered: seq });
+    replyOk(conn, MsgId.DELIVERED_MSG, frame, { conv, msgSeq: seq, ...(r.op === 'position' ? { delivered: r.delivered } : {}) });
   },
 };

@@ -63,4 +63,15 @@ export async function dispatch(hub: Hub, conn: Connection, text: string): Promis
   }
 }
 
+/** answers a frame that is not handled (over the rate limit), echoing its msgid and cmid */
+export function rejectFrame(conn: Connection, text: string, err: ChatError): void {
+  let frame: Frame | undefined;
+  try {
+    frame = parseFrame(text);
+  } catch {
+    frame = undefined;
+  }
+  replyError(conn, err, frame ? msgidOf(frame) : null, frame);
+}
+
 export { MsgId };

@@ -2,7 +2,7 @@
  * MSG_STATUS_QUERY (24, v2) -> MSG_STATUS_ACK (25): the status of one message. Any member gets
  * the counts; its sender also gets who (`deliveredBy`, `readBy`).
  */
-import { ChatError } from '../errors.js';
+import { ChatError, Errors } from '../errors.js';
 import { readableWindow } from '../models/conversations.js';
 import { messageStatus } from '../models/msg-status.js';
 import { MsgId } from '../protocol/msgid.js';
@@ -27,6 +27,7 @@ export const msgStatus: Handler = {
       msgid: MsgId.MSG_STATUS_ACK,
       v: 2,
       errno: 0,
+      errmsg: Errors.OK.errmsg,
       conv,
       msgSeq: seq,
       sender: ev.senderId,

@@ -24,7 +24,7 @@ async function mayRecall(hub: Hub, userId: number, conv: string, senderId: numbe
   const c = parseConv(conv);
   if (c?.kind === 'group') {
     const group = await hub.store.getGroup(c.groupId);
-    if (group?.creatorId === userId) return null;
+    if (group?.creatorId === userId && (await hub.store.isMember(c.groupId, userId))) return null;
   }
   if (senderId !== userId) return 'NOT_ALLOWED';
   return hub.now() - ts > hub.opts.recallWindowMs ? 'RECALL_WINDOW_EXPIRED' : null;

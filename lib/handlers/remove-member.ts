@@ -14,7 +14,11 @@ export const removeMember: Handler = {
     const userid = read.id(frame, 'userid');
     const group = await hub.store.getGroup(groupid);
     if (!group) throw new ChatError('NO_SUCH_GROUP', String(groupid));
-    if (group.creatorId !== conn.session!.userId) throw new ChatError('NOT_ALLOWED', 'only the group creator removes members');
+    const me = conn.session!.userId;
+    // a creator who left the group has left its powers with it
+    if (group.creatorId !== me || !(await hub.store.isMember(groupid, me))) {
+      throw new ChatError('NOT_ALLOWED', 'only the group creator removes members');
+    }
     if (userid === group.creatorId) throw new ChatError('NOT_ALLOWED', 'the creator cannot be removed');
     if (!(await hub.store.leaveGroup(groupid, userid))) throw new ChatError('NOT_MEMBER', String(userid));
     replyOk(conn, MsgId.REMOVE_MEMBER_MSG, frame, { groupid, userid });

@@ -3,7 +3,7 @@
  * "before seq S", at most `limit` seqs, within the member's window. A seq the log does not
  * hold (and never will) comes back as a placeholder `{msgSeq, gap: true}`.
  */
-import { ChatError } from '../errors.js';
+import { ChatError, Errors } from '../errors.js';
 import { readableWindow } from '../models/conversations.js';
 import { MsgId } from '../protocol/msgid.js';
 import { v2Event, v2Gap } from '../protocol/shapes.js';
@@ -50,6 +50,7 @@ export const sync: Handler = {
       msgid: MsgId.SYNC_MSG_ACK,
       v: 2,
       errno: 0,
+      errmsg: Errors.OK.errmsg,
       conv,
       events: page,
       lastSeq: win.top,

@@ -44,7 +44,7 @@ export const MsgId = {
   CONV_LIST_MSG: 26,
   /** v2: the answer to CONV_LIST_MSG */
   CONV_LIST_ACK: 27,
-  /** v2 heartbeat, either direction; the answer is PONG_MSG */
+  /** v2 client heartbeat; the answer is PONG_MSG */
   PING_MSG: 28,
   PONG_MSG: 29,
   /** v2: a server notice (shutting down, session replaced) */

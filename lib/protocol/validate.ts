@@ -40,6 +40,12 @@ export function optionalCount(frame: Frame, key: string): number | undefined {
   return own(frame, key) === undefined ? undefined : count(frame, key);
 }
 
+function codePoints(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /**
@@ -49,7 +55,8 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 export function text(frame: Frame, key: string, opts: { max: number; min?: number }): string {
   const v = own(frame, key);
   if (typeof v !== 'string' || v.length < (opts.min ?? 0)) throw new ChatError('BAD_FIELD', key);
-  if (v.length > opts.max) throw new ChatError(key === 'msg' ? 'TEXT_TOO_LONG' : 'BAD_FIELD', key);
+  // limits count characters (code points); only a string longer in UTF-16 units needs counting
+  if (v.length > opts.max && codePoints(v) > opts.max) throw new ChatError(key === 'msg' ? 'TEXT_TOO_LONG' : 'BAD_FIELD', key);
   return v.replace(LONE_SURROGATE, '\ufffd');
 }
 

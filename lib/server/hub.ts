@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ServerOptions } from '../config.js';
+import { Errors } from '../errors.js';
 import { MsgId } from '../protocol/msgid.js';
 import { legacyEvent, v2Event } from '../protocol/shapes.js';
 import type { Bus, Presence } from '../bus/types.js';
@@ -250,7 +251,10 @@ export class Hub {
     const s = this.#byId.get(sessionId);
     if (!s) return;
     s.conn.log.info('session replaced by a resumed one');
-    if (!s.legacy) s.conn.send({ msgid: MsgId.NOTICE_MSG, v: 2, notice: 'replaced', errmsg: 'this session was replaced by a newer login' });
+    if (!s.legacy) {
+      const e = Errors.SESSION_REPLACED;
+      s.conn.send({ msgid: MsgId.NOTICE_MSG, v: 2, notice: 'replaced', errno: e.errno, errmsg: e.errmsg });
+    }
     void this.closeSession(s).then(() => s.conn.end());
   }
 

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import { Errors, type ErrorCode } from '../errors.js';
-import { dispatch } from '../handlers/index.js';
+import { ChatError, Errors, type ErrorCode } from '../errors.js';
+import { dispatch, rejectFrame } from '../handlers/index.js';
 import { MsgId } from '../protocol/msgid.js';
 import { Connection } from './connection.js';
 import type { Hub } from './hub.js';
@@ -48,6 +48,22 @@ export class ChatServer {
         this.#refuse(conn, 'IDLE_TIMEOUT');
       }
     }
+  }
+
+  /**
+   * Over the connection limit. The flavour is not known before a frame comes, and a legacy
+   * client gets nothing it does not know: wait briefly for the first frame, tell a v2 client
+   * why, and close either way.
+   */
+  #refuseFull(conn: Connection, socket: net.Socket): void {
+    conn.log.warn({ max: this.hub.opts.maxConnections }, 'connection limit reached; refusing');
+    const timer = setTimeout(() => conn.destroy(), 2000);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    socket.once('data', (chunk: Buffer) => {
+      conn.v2 = /"v"\s*:\s*2\b/.test(chunk.toString('utf8', 0, Math.min(chunk.length, 4096)));
+      this.#refuse(conn, 'SERVER_FULL');
+    });
   }
 
   /** tells a v2 client why, then closes */
@@ -92,11 +108,9 @@ export class ChatServer {
       maxOutBytes: opts.maxOutBytes,
       drainTimeoutMs: opts.drainTimeoutMs,
     });
+    socket.on('error', (err) => conn.log.debug({ err }, 'socket error'));
     if (this.#conns.size >= opts.maxConnections) {
-      // the flavour is not known yet; a legacy client ignores a msgid it does not know
-      conn.log.warn({ max: opts.maxConnections }, 'connection limit reached; refusing');
-      conn.v2 = true;
-      this.#refuse(conn, 'SERVER_FULL');
+      this.#refuseFull(conn, socket);
       return;
     }
     this.#conns.add(conn);
@@ -107,8 +121,9 @@ export class ChatServer {
     const onFrame = (text: string) => {
       conn.lastFrameAt = performance.now();
       if (!bucket.take() && conn.v2) {
-        const e = Errors.RATE_LIMITED;
-        conn.send({ msgid: MsgId.ERROR_MSG, v: 2, errno: e.errno, errmsg: `${e.errmsg} (at most ${opts.frameRate} frames/s)`, reqmsgid: null });
+        // dropped, and said so in its turn (after the replies to the frames before it)
+        const err = new ChatError('RATE_LIMITED', `at most ${opts.frameRate} frames/s`);
+        serial = serial.then(() => rejectFrame(conn, text, err));
         return;
       }
       serial = serial.then(() => dispatch(this.hub, conn, text));
@@ -123,7 +138,6 @@ export class ChatServer {
       // a legacy client cannot read an error reply: over its rate it is slowed down instead
       if (!conn.v2 && bucket.waitMs() > 0) conn.pauseFor(bucket.waitMs());
     });
-    socket.on('error', (err) => conn.log.debug({ err }, 'socket error'));
     socket.on('close', () => {
       this.#conns.delete(conn);
       conn.destroy();

@@ -38,7 +38,6 @@ export class Session {
   readonly id: string;
   readonly userId: number;
   readonly name: string;
-  readonly legacy: boolean;
   readonly conn: Connection;
   readonly #deps: SessionDeps;
   readonly #cursors = new Map<ConvId, Cursor>();
@@ -49,9 +48,13 @@ export class Session {
     this.id = id;
     this.userId = userId;
     this.name = name;
-    this.legacy = !conn.v2;
     this.conn = conn;
     this.#deps = deps;
+  }
+
+  /** a legacy session gets the original's shapes; a connection that says "v":2 turns v2 */
+  get legacy(): boolean {
+    return !this.conn.v2;
   }
 
   get ended(): boolean {

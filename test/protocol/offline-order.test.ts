@@ -127,6 +127,9 @@ t.test('10 concurrent senders x 100 into one group: seqs 1..1000 exactly once, e
   const watcherId = await registerOnly(t, srv.port, 'watcher');
   const watcher = await loginAs(t, srv.port, watcherId, { v2: true });
   t.equal((await requestV2(watcher.c, { msgid: 9, groupid })).errno, 0);
+  const oldWatcher = await user(t, srv.port, 'oldwatcher');
+  oldWatcher.c.send({ msgid: 9, id: oldWatcher.id, groupid });
+  await barrier(oldWatcher.c);
 
   // every sender writes its 100 frames in small bursts, all senders at once
   await Promise.all(
@@ -160,6 +163,10 @@ t.test('10 concurrent senders x 100 into one group: seqs 1..1000 exactly once, e
   const pushed: number[] = [];
   for (let i = 0; i < N * PER; i++) pushed.push((await watcher.c.msg(10, 15_000)).msgSeq as number);
   t.same(pushed, Array.from({ length: N * PER }, (_, i) => i + 1), 'pushes in msgSeq order, once each');
+  const oldPushed: number[] = [];
+  for (let i = 0; i < N * PER; i++) oldPushed.push((await oldWatcher.c.msg(10, 15_000)).msgSeq as number);
+  t.same(oldPushed, Array.from({ length: N * PER }, (_, i) => i + 1), 'legacy pushes in msgSeq order, once each');
+  t.same((await barrier(oldWatcher.c)).filter((f) => f.msgid === 10), [], 'no extra legacy copies');
 
   // a v2 member syncs the group in pages
   const reader = await loginAs(t, srv.port, watcherId, { v2: true });

@@ -156,3 +156,9 @@ export async function syncAll(c: LineClient, conv: string, limit = 100, after = 
 }
 
 export const LEGACY_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
+
+/**
+ * Server options for tests that make many failed logins on purpose (from one address): the
+ * brute-force throttle would otherwise hold the later replies back for seconds.
+ */
+export const NO_LOGIN_THROTTLE = { loginFreeFailures: 1_000 } as const;

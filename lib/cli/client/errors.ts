@@ -5,6 +5,7 @@
  */
 import { ChatReplyError } from '../../client/client.js';
 import { Errors } from '../../errors.js';
+import { MsgId } from '../../protocol/msgid.js';
 
 /** exit codes (listed in `chatclient --help`) */
 export const Exit = {
@@ -28,45 +29,62 @@ export const EXIT_CODES_HELP = [
   '  4  the server refused the request (the reason is printed on stderr)',
 ].join('\n');
 
-/** a friendly sentence for every errno of lib/errors.ts (errno 1 and 2 depend on the request) */
-const SENTENCES: Record<number, string> = {
-  [Errors.LOGIN_INVALID.errno]: 'id or password is invalid!',
-  [Errors.ACCOUNT_IN_USE.errno]: 'this account is using, input another!',
-  [Errors.BAD_JSON.errno]: 'the server could not read the request (not valid JSON)',
-  [Errors.NOT_OBJECT.errno]: 'the server could not read the request (not a JSON object)',
-  [Errors.UNKNOWN_MSGID.errno]: 'the server does not know this request (is it an older version?)',
-  [Errors.BAD_FIELD.errno]: 'a field of the request is missing or invalid',
-  [Errors.FRAME_TOO_LARGE.errno]: 'the request is too large for the server',
-  [Errors.NOT_LOGGED_IN.errno]: 'you are not logged in',
-  [Errors.ALREADY_LOGGED_IN.errno]: 'already logged in on this connection',
-  [Errors.NO_SUCH_USER.errno]: 'no such user',
-  [Errors.NO_SUCH_GROUP.errno]: 'no such group',
-  [Errors.NOT_MEMBER.errno]: 'you are not a member of this conversation',
-  [Errors.GROUP_NAME_EXISTS.errno]: 'a group with this name already exists',
-  [Errors.SELF_FRIEND.errno]: 'you cannot add yourself as a friend',
-  [Errors.TOO_MANY_SESSIONS.errno]: 'too many devices are logged in to this account; log out on one of them first',
-  [Errors.NOT_ALLOWED.errno]: 'not allowed: only the sender (or the group creator) may do that',
-  [Errors.STORAGE_UNAVAILABLE.errno]: "the server's storage is unavailable right now; try again shortly",
-  [Errors.BAD_SEQ.errno]: 'there is no such position in this conversation',
-  [Errors.RECALL_WINDOW_EXPIRED.errno]: 'too late to recall: the recall window has passed',
-  [Errors.NO_SUCH_MESSAGE.errno]: 'no such message',
-  [Errors.RATE_LIMITED.errno]: 'too many requests; slow down a little',
-  [Errors.NOT_FRIEND.errno]: 'not a friend',
-  [Errors.TEXT_TOO_LONG.errno]: 'the message is too long',
-  [Errors.SERVER_BUSY.errno]: 'the server is busy; try again',
-  [Errors.SHUTTING_DOWN.errno]: 'the server is shutting down; try again in a moment',
+/**
+ * A friendly sentence for every code of lib/errors.ts, by name (errno 1 and 2 depend on the
+ * request; see describeReply). Keyed by name so that a code added to or dropped from the table
+ * does not break the build; test/chatclient/words.test.ts checks every code has its sentence.
+ */
+const SENTENCES: Record<string, string> = {
+  LOGIN_INVALID: 'id or password is invalid!',
+  NAME_EXISTS: 'name is already exist, register error!',
+  ACCOUNT_IN_USE: 'this account is using, input another!',
+  BAD_JSON: 'the server could not read the request (not valid JSON)',
+  NOT_OBJECT: 'the server could not read the request (not a JSON object)',
+  UNKNOWN_MSGID: 'the server does not know this request (is it an older version?)',
+  BAD_FIELD: 'a field of the request is missing or invalid',
+  FRAME_TOO_LARGE: 'the request is too large for the server',
+  NOT_LOGGED_IN: 'you are not logged in',
+  ALREADY_LOGGED_IN: 'already logged in on this connection',
+  NO_SUCH_USER: 'no such user',
+  NO_SUCH_GROUP: 'no such group',
+  NOT_MEMBER: 'you are not a member of this conversation',
+  GROUP_NAME_EXISTS: 'a group with this name already exists',
+  SELF_FRIEND: 'you cannot add yourself as a friend',
+  TOO_MANY_SESSIONS: 'too many devices are logged in to this account; log out on one of them first',
+  NOT_ALLOWED: 'not allowed: only the sender (or the group creator) may do that',
+  STORAGE_UNAVAILABLE: "the server's storage is unavailable right now; try again shortly",
+  BAD_SEQ: 'there is no such position in this conversation',
+  RECALL_WINDOW_EXPIRED: 'too late to recall: the recall window has passed',
+  NO_SUCH_MESSAGE: 'no such message',
+  RATE_LIMITED: 'too many requests; slow down a little',
+  NOT_FRIEND: 'not a friend',
+  TEXT_TOO_LONG: 'the message is too long',
+  SERVER_BUSY: 'the server is busy; try again',
+  SHUTTING_DOWN: 'the server is shutting down; try again in a moment',
+  GROUP_FULL: 'the group is full',
+  TOO_MANY_FRIENDS: 'you have too many friends to add another',
+  SERVER_FULL: 'the server is full; try again later or use another server',
+  IDLE_TIMEOUT: 'the connection was idle too long and the server closed it',
+  SESSION_REPLACED: 'this session was replaced by a newer login of the same account',
 };
 
-const TABLE_TEXT = new Map<number, string[]>();
-for (const e of Object.values(Errors)) {
-  const list = TABLE_TEXT.get(e.errno) ?? [];
-  list.push(e.errmsg);
-  TABLE_TEXT.set(e.errno, list);
+/** errno -> the codes that carry it (errno 1 has two), and their standard texts */
+const CODES = new Map<number, Array<{ code: string; errmsg: string }>>();
+for (const [code, e] of Object.entries(Errors)) {
+  const list = CODES.get(e.errno) ?? [];
+  list.push({ code, errmsg: e.errmsg });
+  CODES.set(e.errno, list);
 }
 
 /** the sentence for an errno, or undefined when the client does not know it */
 export function sentenceFor(errno: number): string | undefined {
-  return SENTENCES[errno];
+  const code = CODES.get(errno)?.[0]?.code;
+  return code === undefined ? undefined : SENTENCES[code];
+}
+
+/** the sentence for a code of lib/errors.ts by name */
+export function sentenceForCode(code: string): string | undefined {
+  return SENTENCES[code];
 }
 
 /**
@@ -75,11 +93,11 @@ export function sentenceFor(errno: number): string | undefined {
  * `context` picks the right words for errno 1 (`register` vs `login`).
  */
 export function describeReply(errno: number, errmsg: string | undefined, context?: 'register' | 'login'): string {
-  if (errno === 1 && context === 'register') return Errors.NAME_EXISTS.errmsg;
-  const sentence = SENTENCES[errno];
+  if (errno === 1 && context === 'register') return SENTENCES.NAME_EXISTS!;
+  const sentence = sentenceFor(errno);
   if (!sentence) return errmsg && errmsg.length > 0 ? `${errmsg} (errno ${errno})` : `the server refused the request (errno ${errno})`;
   if (errmsg) {
-    for (const std of TABLE_TEXT.get(errno) ?? []) {
+    for (const { errmsg: std } of CODES.get(errno) ?? []) {
       if (errmsg.startsWith(`${std}: `)) return `${sentence} (${errmsg.slice(std.length + 2)})`;
     }
   }
@@ -129,6 +147,6 @@ export function describeConnectError(err: unknown): string {
 export function isLoginRefusal(err: unknown): boolean {
   return (
     err instanceof ChatReplyError &&
-    (err.errno === Errors.LOGIN_INVALID.errno || err.errno === Errors.ACCOUNT_IN_USE.errno || err.errno === Errors.TOO_MANY_SESSIONS.errno || err.errno === Errors.BAD_FIELD.errno)
+    (err.reply.msgid === MsgId.LOGIN_MSG_ACK || [1, 2].includes(err.errno))
   );
 }

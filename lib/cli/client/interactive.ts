@@ -141,7 +141,9 @@ class Interactive implements Names {
       if (client === this.#client && f.notice !== 'shutdown') this.#notice(`[${typeof f.errmsg === 'string' ? f.errmsg : String(f.notice)}]`);
     });
     client.on('disconnected', () => {
-      if (client !== this.#client || this.#offline) return;
+      // at the start menu nobody needs to know: the library reconnects, and a login or a
+      // register while it is away says so
+      if (client !== this.#client || this.#offline || !this.#info) return;
       this.#offline = true;
       this.#notice('[connection lost, reconnecting…]');
     });
@@ -243,7 +245,7 @@ class Interactive implements Names {
     this.#say(overview(info));
     this.#say('type help to list the commands');
     // the offline messages: what the library hands out for what was not yet delivered
-    const held = this.#held;
+    const held = this.#held ?? [];
     this.#held = null;
     for (const ev of held) this.#onEvent(ev);
     const until = Date.now() + BACKLOG_WAIT_MS;
@@ -680,9 +682,15 @@ class Interactive implements Names {
 
   async #exit(code: number): Promise<number> {
     if (this.#unsent.size > 0) {
-      this.#notice(`[waiting for ${this.#unsent.size} message(s) to be sent…]`);
       const until = Date.now() + UNSENT_WAIT_MS;
-      while (this.#unsent.size > 0 && Date.now() < until) await sleep(20);
+      let told = false;
+      while (this.#unsent.size > 0 && Date.now() < until) {
+        if (!told && Date.now() > until - UNSENT_WAIT_MS + 1000) {
+          told = true;
+          this.#notice(`[waiting for ${this.#unsent.size} message(s) to be sent…]`);
+        }
+        await sleep(20);
+      }
       if (this.#unsent.size > 0) {
         this.#error(`[${this.#unsent.size} message(s) could not be sent]`);
         code = code === Exit.OK ? Exit.CONNECT : code;
