@@ -47,29 +47,7 @@ export function captureRaw(c: LineClient): RawLines {
   };
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-let barrierN = 0;
-
-/**
- * A round trip that proves every frame sent before it was handled (a connection's frames are
- * handled in order): legacy sends an invalid REG (answered at once with errno 1, no hashing),
- * v2 a PING. Returns the frames that arrived before the barrier's answer (removed from
- * `c.frames`).
- */
-export async function barrier(c: LineClient, v2 = false): Promise<Json[]> {
-  const tag = `barrier-${++barrierN}`;
-  if (v2) {
-    c.send({ msgid: 28, v: 2, cmid: tag });
-    await c.next((f) => f.msgid === 29 && f.cmid === tag);
-  } else {
-    c.send({ msgid: 4, password: tag });
-    await c.next((f) => f.msgid === 5 && f.errno === 1 && typeof f.errmsg === 'string' && f.errmsg.endsWith(': name'));
-  }
-  return c.frames.splice(0);
-}
+export { barrier, delay as sleep } from '../fixtures/harness.js';
 
 /** a connected client that registered `name` and logged in; returns the client, id and login ack */
 export async function user(
