@@ -4,7 +4,7 @@
  * registers the teardown.
  */
 import type { Test } from 'tap';
-import { LineClient, login, register, type Json } from '../fixtures/harness.js';
+import { delay as sleep, LineClient, login, register, type Json } from '../fixtures/harness.js';
 
 /** the exact text of every complete line the client has received (a second listener on its socket) */
 export interface RawLines {
