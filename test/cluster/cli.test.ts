@@ -1,0 +1,55 @@
+/**
+ * bin/chatserver as an operator runs it: `migrate` creates the database and its schema (and
+ * again changes nothing), and cluster mode with only one of --mysql / --redis is refused with
+ * the reason.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import mysql from 'mysql2/promise';
+import t from 'tap';
+import { clusterEnv } from '../fixtures/cluster.js';
+import { ROOT } from '../fixtures/harness.js';
+
+t.setTimeout(60_000);
+
+function chatserver(...args: string[]) {
+  return spawnSync('env', ['-u', 'NODE_OPTIONS', process.execPath, path.join(ROOT, 'bin/chatserver'), ...args], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+}
+
+t.test('migrate creates the database and the schema, and is idempotent', async (t) => {
+  const env = await clusterEnv(t);
+  if (!env) return;
+  const first = chatserver('migrate', '--mysql', env.mysql, '--redis', env.redis);
+  t.equal(first.status, 0, first.stderr);
+  t.match(first.stdout, /schema applied/);
+  const again = chatserver('migrate', '--mysql', env.mysql, '--redis', env.redis);
+  t.equal(again.status, 0, again.stderr);
+  const conn = await mysql.createConnection({ uri: env.mysql });
+  t.teardown(() => conn.end());
+  const [rows] = await conn.query('SHOW TABLES');
+  const tables = (rows as Array<Record<string, string>>).map((r) => Object.values(r)[0]).sort();
+  t.same(tables, ['chat_group', 'conv_member', 'conversation', 'event', 'friend', 'user']);
+});
+
+t.test('cluster mode needs both --mysql and --redis, and says so', async (t) => {
+  const onlyMysql = chatserver('--port', '0', '--mysql', 'mysql://root@127.0.0.1:3306/nope');
+  t.equal(onlyMysql.status, 1);
+  t.match(onlyMysql.stderr, /cluster mode needs both --mysql and --redis/);
+  const onlyRedis = chatserver('--port', '0', '--redis', 'redis://127.0.0.1:6379');
+  t.equal(onlyRedis.status, 1);
+  t.match(onlyRedis.stderr, /cluster mode needs both --mysql and --redis/);
+});
+
+t.test('--help explains every option with its environment variable', async (t) => {
+  const help = chatserver('--help');
+  t.equal(help.status, 0);
+  for (const flag of ['--port', '--host', '--db', '--mysql', '--redis', '--redis-prefix', '--sync', '--max-frame', '--log-level', '--tls-cert', '--metrics-port']) {
+    t.match(help.stdout, flag);
+  }
+  const options = help.stdout.split('\n').filter((l) => /^  (-\w, )?--[a-z]/.test(l) && !/--help/.test(l));
+  const withEnv = help.stdout.replace(/\n\s+/g, ' ').match(/env: CHAT_[A-Z_]+/g) ?? [];
+  t.equal(withEnv.length, options.length, 'each option names its CHAT_* variable');
+});
