@@ -196,6 +196,8 @@ export class ChatClient extends EventEmitter<ClientEvents> {
   request(frame: WireFrame, opts: { send?: boolean } = {}): Promise<WireFrame> {
     const cmid = typeof frame.cmid === 'string' ? frame.cmid : randomBytes(9).toString('base64url');
     const full = { ...frame, v: 2, cmid };
+    // a send waits for the reconnect and goes out then; anything else fails now
+    if (!this.connected && opts.send !== true) return Promise.reject(new Error('not connected'));
     return new Promise((resolve, reject) => {
       const p: Pending = { frame: full, resolve, reject, timer: null, send: opts.send === true };
       this.#pending.set(cmid, p);
@@ -245,11 +247,24 @@ export class ChatClient extends EventEmitter<ClientEvents> {
     return info;
   }
 
+  /** ends the session; positions and unsent messages belong to it and are dropped */
   async logout(): Promise<void> {
     await this.request({ msgid: MsgId.LOGINOUT_MSG });
     this.#credentials = null;
     this.#token = null;
     this.userId = null;
+    this.userName = null;
+    this.#dropPending(new Error('logged out'));
+    for (const st of this.#convs.values()) if (st.gapTimer) clearTimeout(st.gapTimer);
+    this.#convs.clear();
+  }
+
+  #dropPending(err: Error): void {
+    for (const [cmid, p] of this.#pending) {
+      if (p.timer) clearTimeout(p.timer);
+      this.#pending.delete(cmid);
+      p.reject(err);
+    }
   }
 
   sendTo(toid: number, msg: string): Promise<SendAck> {
@@ -361,11 +376,7 @@ export class ChatClient extends EventEmitter<ClientEvents> {
   close(): void {
     this.#closing = true;
     if (this.#pinger) clearInterval(this.#pinger);
-    for (const [cmid, p] of this.#pending) {
-      if (p.timer) clearTimeout(p.timer);
-      this.#pending.delete(cmid);
-      p.reject(new Error('client closed'));
-    }
+    this.#dropPending(new Error('client closed'));
     for (const st of this.#convs.values()) if (st.gapTimer) clearTimeout(st.gapTimer);
     this.#wire.close();
   }

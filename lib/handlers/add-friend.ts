@@ -22,6 +22,7 @@ export const addFriend: Handler = {
       if (theirs.length >= max) throw new ChatError('TOO_MANY_FRIENDS', `user ${friendid} has ${max}, the most allowed`);
     }
     const added = await hub.store.addFriend(userId, friendid);
-    replyOk(conn, MsgId.ADD_FRIEND_MSG, frame, { friendid, added });
+    const [friend] = await hub.store.getUserRefs([friendid]);
+    replyOk(conn, MsgId.ADD_FRIEND_MSG, frame, { friendid, name: friend?.name ?? '', added });
   },
 };

@@ -609,10 +609,21 @@ class Interactive implements Names {
       }
       this.#setOwn(ev.conv, ev.seq, st);
       this.#say(eventLine(ev, { ...opts, status: st }));
+      if (ref?.kind === 'group') this.#replayGroupMarks(ev.conv, ev.seq, ref.groupid);
       return;
     }
     const line = eventLine(ev, opts);
     this.#say(ev.groupid !== undefined ? this.#screen.style('cyan', line) : line);
+  }
+
+  /** receipts for a group message that came before its ack did */
+  #replayGroupMarks(conv: string, seq: number, groupid: number): void {
+    const prefix = groupPrefix(groupid, this.#opts.english);
+    for (const [uid, m] of this.#marks.get(conv) ?? []) {
+      if (uid === this.#me) continue;
+      if (m.read >= seq) this.#say(this.#screen.style('dim', `${prefix}#${seq} read by ${userLabel(uid, this)}`));
+      else if (m.delivered >= seq) this.#say(this.#screen.style('dim', `${prefix}#${seq} delivered to ${userLabel(uid, this)}`));
+    }
   }
 
   #statusOpt(ev: ChatEvent): { status?: OwnStatus } {

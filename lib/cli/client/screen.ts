@@ -132,9 +132,12 @@ export class Screen {
         this.#out.write('\n');
         this.#dangling = false;
       }
-      this.#out.write(prompt);
+      const line = this.#lines.shift() ?? null;
+      // a terminal echoed the line when it was typed; show it again after its prompt
+      if (this.tty) this.#out.write(`${prompt}${line === null || opts.hidden ? '' : line}\n`);
+      else this.#out.write(prompt);
       if (opts.command && !this.tty) this.#dangling = true;
-      return Promise.resolve(this.#lines.shift() ?? null);
+      return Promise.resolve(line);
     }
     if (this.#dangling) {
       this.#out.write('\n');
@@ -142,7 +145,8 @@ export class Screen {
     }
     this.#rl.setPrompt(prompt);
     this.#prompting = true;
-    this.#rl.prompt();
+    // (keeps anything typed ahead on the line, cursor where it was)
+    this.#rl.prompt(true);
     if (opts.command && !this.tty) this.#dangling = true;
     if (opts.hidden && this.tty) this.#muted = true;
     return new Promise((resolve) => {
