@@ -232,8 +232,11 @@ export class ChatClient extends EventEmitter<ClientEvents> {
     this.#credentials = { id, password };
     const info = this.#loggedIn(r);
     for (const c of info.convs) {
-      // a fresh client starts from what the server says this user has received
-      if (!this.#convs.has(c.conv)) this.#state(c.conv).applied = Math.max(c.delivered, c.joinedSeq);
+      // a fresh client starts from what the server says this user has received (pushes that
+      // came in the same read as this reply may already have made the conversation's state)
+      const st = this.#state(c.conv);
+      this.#raiseTo(st, Math.max(c.delivered, c.joinedSeq));
+      this.#drain(c.conv, st);
     }
     this.#syncAll(info.convs);
     return info;
@@ -466,11 +469,7 @@ export class ChatClient extends EventEmitter<ClientEvents> {
     try {
       for (;;) {
         const r = await this.request({ msgid: MsgId.SYNC_MSG, conv, after: st.applied, limit: SYNC_PAGE });
-        const joined = typeof r.joinedSeq === 'number' ? r.joinedSeq : 0;
-        if (joined > st.applied) {
-          st.applied = joined;
-          for (const seq of st.buffer.keys()) if (seq <= joined) st.buffer.delete(seq);
-        }
+        this.#raiseTo(st, typeof r.joinedSeq === 'number' ? r.joinedSeq : 0);
         for (const f of r.events as WireFrame[]) {
           const seq = f.msgSeq as number;
           if (seq > st.applied) st.buffer.set(seq, f.gap === true ? null : toEvent(f, this.userId));
@@ -479,10 +478,25 @@ export class ChatClient extends EventEmitter<ClientEvents> {
         this.#applyInOrder(st);
         if (r.more !== true || st.applied === before) break;
       }
-    } finally {
+    } catch (err) {
+      // try again later (the gap timer re-arms with a longer wait), never stall for good
       st.syncing = false;
+      st.gapTimer = setTimeout(() => {
+        st.gapTimer = null;
+        this.#catchUp(conv).catch((e: unknown) => this.emit('error', e as Error));
+      }, this.#opts.gapWaitMs * 5);
+      st.gapTimer.unref();
+      throw err;
     }
+    st.syncing = false;
     this.#drain(conv, st);
+  }
+
+  /** nothing at or below `seq` is handed out (it is known already, or before the user's time) */
+  #raiseTo(st: ConvState, seq: number): void {
+    if (seq <= st.applied) return;
+    st.applied = seq;
+    for (const s of st.buffer.keys()) if (s <= seq) st.buffer.delete(s);
   }
 
   #syncAll(convs: ConvSummary[]): void {

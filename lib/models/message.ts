@@ -46,7 +46,9 @@ export function appendChat(
   const conn = session.conn;
   const event = hub.newEvent({ conv, kind: 'chat', senderId: session.userId, text: fields.text, ref: null, cmid: fields.cmid });
   hub.submit({ op: 'append', event }, session.id).then(
-    (r) => {
+    async (r) => {
+      // acked once pushed and published: an acked message is never one only its dead process knew
+      await hub.delivered();
       if (r.op === 'append' && conn.v2) conn.send(chatAck(reqmsgid, r.event, r.duplicate));
     },
     (err: unknown) => {

@@ -264,6 +264,11 @@ export class Hub {
     return this.batcher.submit(op, origin);
   }
 
+  /** resolves once everything committed so far has been pushed and published */
+  delivered(): Promise<void> {
+    return this.#deliveryChain;
+  }
+
   /** DELIVERED: the user has the conversation up to `seq` */
   markDelivered(userId: number, conv: ConvId, seq: number): void {
     this.batcher.submit({ op: 'position', userId, conv, delivered: seq }).catch((err: unknown) => {
@@ -277,7 +282,11 @@ export class Hub {
     for (let i = 0; i < results.length; i++) {
       const r = results[i]!;
       const op = ops[i]!;
-      if (r.op === 'append' && !r.duplicate) {
+      if (r.op === 'append' && r.duplicate) {
+        // a resend: the first copy may have died with the process that stored it before it
+        // was pushed; pushing again is harmless (sessions skip seqs they have)
+        items.push({ ev: r.event, origin: origins[i] });
+      } else if (r.op === 'append') {
         items.push({ ev: r.event, origin: origins[i] });
         // the sender has what it sent
         this.batcher
