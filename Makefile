@@ -28,3 +28,30 @@ cluster: build
 
 cluster-stop:
 	examples/cluster/cluster.sh stop
+
+# the benchmark (bench/, results in docs/BENCHMARKS.md): starts its own servers (embedded, and a
+# cluster on the local MariaDB and Redis) and the baseline relay; a few minutes.
+# A part of it: make bench BENCH_ARGS='--scenario 1,2'; against running servers: --target h:p[,h:p]
+bench: build
+	ulimit -n $$(ulimit -Hn) 2>/dev/null; BENCH_COMMAND='$(strip make bench $(BENCH_ARGS))' node dist/bench/main.js $(BENCH_ARGS)
+
+# the benchmark's smoke version (tiny scenarios 1, 2, 4 and 6; fails on any loss, duplicate or
+# disorder; under a minute); npm test and .ci/run include it as test/bench/smoke.test.ts
+bench-smoke: build
+	npx tap test/bench/smoke.test.ts --disable-coverage
+
+.PHONY: bench-smoke
+
+# hardening, long versions (issue #8; docs/OPERATING.md). The same tap tests npm test runs,
+# bigger: 100,000 fuzzed frames (FUZZ_SEED=n replays a run), and a 30-minute soak with
+# reconnects that checks memory and descriptors stay flat (SOAK_SECONDS=20 for a quick one).
+FUZZ_FRAMES ?= 100000
+SOAK_SECONDS ?= 1800
+
+fuzz: build
+	FUZZ_FRAMES=$(FUZZ_FRAMES) npx tap test/hardening/fuzz.test.ts --disable-coverage --allow-incomplete-coverage --timeout=3600
+
+soak: build
+	ulimit -n $$(ulimit -Hn) 2>/dev/null; SOAK_SECONDS=$(SOAK_SECONDS) npx tap test/hardening/soak.test.ts --disable-coverage --allow-incomplete-coverage --timeout=$$(( $(SOAK_SECONDS) + 600 ))
+
+.PHONY: fuzz soak

@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { Errors } from '../errors.js';
 import { MsgId } from '../protocol/msgid.js';
 import type { ConvSummary } from '../models/conversations.js';
 import { legacyTime } from '../protocol/shapes.js';
@@ -104,6 +105,9 @@ const REPLY_IDS = new Set<number>([
   MsgId.CONV_LIST_ACK,
   MsgId.PONG_MSG,
 ]);
+
+/** errnos that mean "not now": storage unavailable, rate limited */
+const RETRY_ERRNOS = new Set<number>([Errors.STORAGE_UNAVAILABLE.errno, Errors.RATE_LIMITED.errno]);
 
 const PUSH_IDS = new Set<number>([MsgId.ONE_CHAT_MSG, MsgId.GROUP_CHAT_MSG, MsgId.RECALL_MSG]);
 
@@ -400,6 +404,8 @@ export class ChatClient extends EventEmitter<ClientEvents> {
     if (REPLY_IDS.has(msgid) && typeof f.cmid === 'string') {
       const p = this.#pending.get(f.cmid);
       if (!p) return;
+      // a send refused for now (storage down, too fast) stays pending: its resend timer retries
+      if (p.send && RETRY_ERRNOS.has(f.errno as number)) return;
       this.#pending.delete(f.cmid);
       if (p.timer) clearTimeout(p.timer);
       if (typeof f.errno === 'number' && f.errno !== 0) p.reject(new ChatReplyError(f));

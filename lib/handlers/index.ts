@@ -58,6 +58,7 @@ export async function dispatch(hub: Hub, conn: Connection, text: string): Promis
       if (!conn.closed) handler.fail(conn, frame, asChatError(err));
     }
   } catch (err) {
+    if (frame === undefined) hub.stats.countIn(null);
     if (!(err instanceof ChatError)) conn.log.error({ err, msgid }, 'handler failed');
     if (!conn.closed) replyError(conn, asChatError(err), msgid, frame);
   }

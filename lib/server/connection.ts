@@ -84,7 +84,9 @@ export class Connection {
       callbacks.length === 0
         ? undefined
         : (err) => {
-            if (!err) for (const cb of callbacks) cb();
+            // node also calls back without an error when the socket was destroyed meanwhile:
+            // those bytes never left, and a legacy push must not count as delivered
+            if (!err && !this.#socket.destroyed) for (const cb of callbacks) cb();
           },
     );
     if (this.#socket.writableLength > this.#opts.maxOutBytes) {

@@ -25,6 +25,15 @@ export class TokenBucket {
     return true;
   }
 
+  /**
+   * Takes a token even when there is none: the bucket goes into debt, and waitMs() says how
+   * long the client must be held off to pay it back (for clients that are slowed, not refused).
+   */
+  takeOnCredit(now = performance.now()): void {
+    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#at) * this.#rate) - 1;
+    this.#at = now;
+  }
+
   /** ms until one token is there */
   waitMs(): number {
     return this.#tokens >= 1 ? 0 : Math.ceil((1 - this.#tokens) / this.#rate);

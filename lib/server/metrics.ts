@@ -15,7 +15,7 @@ function fromMap(counter: Counter<string>, label: string, map: Map<number, numbe
 
 export function buildRegistry(hub: Hub, server: ChatServer): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'chat_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'chat_' });
   new Gauge({
     name: 'chat_connections',
     help: 'open client connections',

@@ -120,7 +120,8 @@ export class ChatServer {
     let serial: Promise<void> = Promise.resolve();
     const onFrame = (text: string) => {
       conn.lastFrameAt = performance.now();
-      if (!bucket.take() && conn.v2) {
+      if (!conn.v2) bucket.takeOnCredit();
+      else if (!bucket.take()) {
         // dropped, and said so in its turn (after the replies to the frames before it)
         const err = new ChatError('RATE_LIMITED', `at most ${opts.frameRate} frames/s`);
         serial = serial.then(() => rejectFrame(conn, text, err));

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { ChatClient, type ChatEvent } from '../../lib/client/client.js';
 import { clusterEnv, startNginx } from '../fixtures/cluster.js';
-import { delay, LineClient, login, register, waitFor, type Json } from '../fixtures/harness.js';
+import { barrier, LineClient, login, register, waitFor, type Json } from '../fixtures/harness.js';
 
 t.setTimeout(90_000);
 
@@ -39,9 +39,8 @@ t.test('three processes: one-to-one, group and offline, each exactly once and in
   const gid = await bcli.createGroup('trio', 'three nodes');
   a.send({ msgid: 9, groupid: gid });
   c.send({ msgid: 9, groupid: gid });
-  // legacy ADD_GROUP has no reply: a v2 request after it on the same connection would, but
-  // these are legacy connections, so give the joins a moment
-  await delay(300);
+  // legacy ADD_GROUP has no reply: a barrier round trip says each join was handled
+  await Promise.all([barrier(a), barrier(c)]);
   const N = 20;
   for (let i = 0; i < N; i++) {
     a.send({ msgid: 10, groupid: gid, msg: `a${i}` });
@@ -70,10 +69,12 @@ t.test('three processes: one-to-one, group and offline, each exactly once and in
   await t.resolves(a.drain(300).then((rest) => t.equal(rest.filter((f) => f.msgid === 10).length, 0, 'nothing twice')));
 
   // offline: dan gets what was sent from two processes when he logs in on the third
+  // a legacy send has no ack: a barrier round trip on the same connection says it was handled
   a.send({ msgid: 6, toid: idd, msg: 'from node 1' });
+  await barrier(a);
   await bcli.sendTo(idd, 'from node 2');
   a.send({ msgid: 6, toid: idd, msg: 'again node 1' });
-  await a.drain(300);
+  await barrier(a);
   const d = await LineClient.connect(t, n3!.port);
   const ack = await login(d, idd);
   const offline = (ack.offlinemsg as string[]).map((s) => JSON.parse(s) as Json);

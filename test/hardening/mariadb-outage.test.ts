@@ -1,0 +1,204 @@
+/**
+ * MariaDB killed under two cluster processes (a private mariadbd of this test's own, never the
+ * shared one; the shared Redis with this test's own key prefix): while it is down, v2 requests
+ * that need it are answered errno 114 "storage unavailable" (LOGIN in its own ack, the rest as
+ * error replies), /readyz says 503, nothing crashes; a send retried with the same cmid is acked
+ * once MariaDB is back, exactly once; nothing acked before the crash is lost; service returns
+ * by itself. (Redis outages: test/cluster/redis-outage.test.ts.)
+ */
+import { Redis } from 'ioredis';
+import t from 'tap';
+import { ChatClient, ChatReplyError, type ChatEvent, type SendAck } from '../../lib/client/client.js';
+import { PrivateMariadb } from '../fixtures/private-mariadb.js';
+import { delay, freePort, LineClient, spawnServer, waitFor } from '../fixtures/harness.js';
+import { needServices, REDIS_URL, uniqueSuffix } from '../fixtures/services.js';
+import { httpGet, logEntries, unrefDelay } from './util.js';
+
+t.setTimeout(110_000);
+
+async function deleteKeys(prefix: string): Promise<void> {
+  const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await r.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await r.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
+}
+
+interface Sent {
+  cmid: string;
+  text: string;
+  ack: SendAck | null;
+  /** errnos of the error replies before the ack */
+  refusals: number[];
+}
+
+t.test('MariaDB down and back: 114 meanwhile, acked sends kept, retried sends acked once', async (t) => {
+  if (!(await needServices(t, 'redis'))) return;
+  const db = await PrivateMariadb.start(t);
+  if (!db) return;
+  const prefix = `test:${uniqueSuffix()}:`;
+  t.teardown(() => deleteKeys(prefix).catch(() => undefined));
+  const metrics = [await freePort(), await freePort()];
+  const node = (i: number) =>
+    spawnServer(t, ['--mysql', db.url('chat'), '--redis', REDIS_URL, '--redis-prefix', prefix, '--session-ttl', '3000', '--metrics-port', String(metrics[i])]);
+  // one after the other: the first creates the schema
+  const n1 = await node(0);
+  const n2 = await node(1);
+  for (const p of metrics) t.equal((await httpGet(p!, '/readyz')).status, 200, `node on metrics port ${p}: ready`);
+
+  const ann = await ChatClient.connect({ host: '127.0.0.1', port: n1.port });
+  const bob = await ChatClient.connect({ host: '127.0.0.1', port: n2.port });
+  t.teardown(() => {
+    ann.close();
+    bob.close();
+  });
+  // background failures (a sync while the database is down) are expected here
+  ann.on('error', () => undefined);
+  bob.on('error', () => undefined);
+  const annId = await ann.register('ann', 'pw');
+  const bobId = await bob.register('bob', 'pw');
+  await ann.login(annId, 'pw');
+  await bob.login(bobId, 'pw');
+  const bobGot: ChatEvent[] = [];
+  bob.on('event', (e) => bobGot.push(e));
+  const conv = `p:${Math.min(annId, bobId)}:${Math.max(annId, bobId)}`;
+
+  // a raw v2 connection of ann's, to see the refusal itself (the library keeps a refused send
+  // pending and resends it, so its callers never see a 114)
+  const raw = await LineClient.connect(t, n1.port);
+  raw.send({ msgid: 1, v: 2, id: annId, password: 'pw', cmid: 'raw-login' });
+  t.match(await raw.msg(2, 15_000), { errno: 0 });
+
+  // ann sends all along through the library, each send until it is acked
+  const sent: Sent[] = [];
+  let sending = true;
+  const sendUntilAcked = async (s: Sent): Promise<void> => {
+    for (;;) {
+      try {
+        const r = await ann.request({ msgid: 6, toid: bobId, msg: s.text, cmid: s.cmid }, { send: true });
+        s.ack = { conv: r.conv as string, msgSeq: r.msgSeq as number, mid: r.mid as string, ts: r.ts as number, cmid: r.cmid as string, duplicate: r.duplicate === true };
+        return;
+      } catch (err) {
+        if (!(err instanceof ChatReplyError)) throw err;
+        s.refusals.push(err.errno);
+        await delay(200);
+      }
+    }
+  };
+  const sender = (async () => {
+    for (let i = 0; sending; i++) {
+      const s: Sent = { cmid: `m${i}`, text: `message ${i}`, ack: null, refusals: [] };
+      sent.push(s);
+      await sendUntilAcked(s);
+      await delay(20);
+    }
+  })();
+  await waitFor(() => sent.filter((s) => s.ack).length >= 10, 10_000, () => 'ten acks before the crash');
+  const ackedBefore = sent.filter((s) => s.ack).map((s) => ({ ...s.ack! }));
+
+  // ---- the crash
+  await db.stop('SIGKILL');
+  const downSince = sent.length;
+  const probe = { msgid: 6, v: 2, toid: bobId, msg: 'probe during the outage', cmid: 'probe' };
+  raw.send(probe);
+  t.match(await raw.msg(11, 15_000), { errno: 114, reqmsgid: 6, cmid: 'probe' }, 'a send while MariaDB is down: errno 114 "storage unavailable"');
+  t.ok(sent.slice(downSince).every((s) => s.ack === null || s === sent[downSince]), 'nothing new is acked while it is down');
+
+  // other requests that need it
+  const loginer = await LineClient.connect(t, n1.port);
+  loginer.send({ msgid: 1, v: 2, id: bobId, password: 'pw', cmid: 'login-down' });
+  t.match(await loginer.msg(2, 15_000), { msgid: 2, errno: 114, cmid: 'login-down' }, 'a v2 LOGIN: errno 114 in its own ack');
+  const syncErr = await bob.history(conv, { after: 0 }).then(
+    () => null,
+    (err: unknown) => err,
+  );
+  t.ok(syncErr instanceof ChatReplyError && syncErr.errno === 114, 'a SYNC: errno 114');
+  // a send through the library's own sendTo while the database is down
+  const libSend = ann.sendTo(bobId, 'library send during the outage').then(
+    (ack) => ({ ack, err: null }),
+    (err: unknown) => ({ ack: null, err }),
+  );
+  t.type(await bob.ping(), 'number', 'a PING needs no storage and is answered');
+  for (const p of metrics) {
+    const ready = await httpGet(p!, '/readyz');
+    t.equal(ready.status, 503, '/readyz: 503 while MariaDB is down');
+    t.match(JSON.parse(ready.body), { ok: false, store: false, bus: true }, 'naming the store');
+    t.equal((await httpGet(p!, '/healthz')).status, 200, '/healthz: still 200 (the process is alive)');
+  }
+  await delay(1000);
+  t.equal(n1.child.exitCode, null, 'node 1 is alive');
+  t.equal(n2.child.exitCode, null, 'node 2 is alive');
+
+  // ---- back
+  await db.start();
+  await waitFor(() => sent.filter((s) => s.ack).length >= ackedBefore.length + 10, 30_000, () => 'ten more acks after the restart');
+  for (const p of metrics) {
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      status = (await httpGet(p!, '/readyz')).status;
+      if (status !== 200) await delay(100);
+    }
+    t.equal(status, 200, '/readyz: 200 again by itself');
+  }
+  sending = false;
+  await sender;
+  raw.send(probe);
+  t.match(await raw.msg(12, 15_000), { cmid: 'probe', conv }, 'the refused send, resent with its cmid, is acked after it');
+  const lib = await Promise.race([libSend, unrefDelay(12_000).then(() => ({ ack: null, err: new Error('no answer within 12 s') }))]);
+  t.ok(lib.ack, `ChatClient.sendTo during the outage is acked once the database is back (the library resends it); got ${lib.ack ? 'an ack' : String(lib.err)}`);
+
+  // ---- nothing lost, nothing twice
+  const acked = sent.filter((s) => s.ack);
+  t.equal(acked.length, sent.length, `every send was acked in the end (${sent.length})`);
+  const history: Array<{ seq: number; cmid?: string; text?: string }> = [];
+  for (let after = 0; ; ) {
+    const page = await bob.history(conv, { after, limit: 500 });
+    for (const e of page.events) history.push('gap' in e ? { seq: e.seq } : { seq: e.seq, ...(e.cmid ? { cmid: e.cmid } : {}), text: e.text });
+    if (!page.more || page.events.length === 0) break;
+    after = page.events[page.events.length - 1]!.seq;
+  }
+  const byCmid = new Map<string, number[]>();
+  for (const h of history) if (h.cmid) byCmid.set(h.cmid, [...(byCmid.get(h.cmid) ?? []), h.seq]);
+  t.same(
+    ackedBefore.filter((a) => !(byCmid.get(a.cmid) ?? []).includes(a.msgSeq)),
+    [],
+    `all ${ackedBefore.length} sends acked before the crash are in the log at their acked seq`,
+  );
+  t.same(
+    acked.filter((s) => (byCmid.get(s.cmid) ?? []).length !== 1 || byCmid.get(s.cmid)![0] !== s.ack!.msgSeq),
+    [],
+    'every acked send is in the log exactly once, at the seq its ack named',
+  );
+  t.same(
+    history
+      .filter((h) => !h.cmid || !h.cmid.startsWith('m'))
+      .map((h) => h.text ?? `(gap ${h.seq})`)
+      .sort(),
+    ['probe during the outage', ...(lib.ack ? ['library send during the outage'] : [])].sort(),
+    'and nothing else (no copies of retried sends)',
+  );
+  // bob, on the other process, got them all in order
+  await waitFor(() => bobGot.length >= history.length, 15_000, () => `bob has ${bobGot.length} of ${history.length}`);
+  t.same(
+    bobGot.map((e) => e.seq),
+    history.map((h) => h.seq),
+    'the recipient on the other process got every message in order, once',
+  );
+
+  t.equal(n1.child.exitCode, null, 'node 1 is still alive');
+  t.equal(n2.child.exitCode, null, 'node 2 is still alive');
+  for (const [name, n] of [
+    ['node 1', n1],
+    ['node 2', n2],
+  ] as const) {
+    const crashes = logEntries(n.logs()).filter((e) => /uncaught|unhandled/i.test(String(e.msg)) || (e.level as number) >= 60);
+    t.same(crashes, [], `${name}: no uncaught exception, unhandled rejection or fatal entry`);
+  }
+});

@@ -1,0 +1,97 @@
+/**
+ * TLS (--tls-cert/--tls-key) on a real process, with a throwaway self-signed certificate made
+ * by openssl (node:crypto cannot self-sign): ChatClients that trust it chat, both flavours work
+ * over TLS, a client that does not trust it is refused, and a plain TCP client gets nothing
+ * useful (the handshake fails) while the server stays up.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import tls from 'node:tls';
+import t from 'tap';
+import { ChatClient, type ChatEvent } from '../../lib/client/client.js';
+import { LineClient, spawnServer, tempDir, waitFor, type Json } from '../fixtures/harness.js';
+
+function haveOpenssl(): boolean {
+  return spawnSync('openssl', ['version'], { encoding: 'utf8' }).status === 0;
+}
+
+t.test('TLS: trusted clients chat, untrusted and plain ones are refused, the server stays up', async (t) => {
+  if (!haveOpenssl()) {
+    if (process.env.CI) t.fail('openssl is not installed, and CI requires it');
+    else t.plan(0, 'openssl not installed');
+    return;
+  }
+  const dir = tempDir(t);
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  const made = spawnSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'],
+    { encoding: 'utf8' },
+  );
+  t.equal(made.status, 0, `openssl made a self-signed certificate ${made.status === 0 ? '' : made.stderr}`);
+  const ca = readFileSync(cert);
+  const srv = await spawnServer(t, ['--db', path.join(dir, 'chat.db'), '--tls-cert', cert, '--tls-key', key]);
+
+  const ann = await ChatClient.connect({ host: '127.0.0.1', port: srv.port, tls: { ca }, reconnect: false });
+  const bob = await ChatClient.connect({ host: '127.0.0.1', port: srv.port, tls: { ca }, reconnect: false });
+  t.teardown(() => {
+    ann.close();
+    bob.close();
+  });
+  const annId = await ann.register('ann', 'pw');
+  const bobId = await bob.register('bob', 'pw');
+  await ann.login(annId, 'pw');
+  await bob.login(bobId, 'pw');
+  const bobGot: ChatEvent[] = [];
+  const annGot: ChatEvent[] = [];
+  bob.on('event', (e) => bobGot.push(e));
+  ann.on('event', (e) => annGot.push(e));
+  const ack = await ann.sendTo(bobId, 'over TLS');
+  t.equal(ack.msgSeq, 1, 'a send over TLS is acked');
+  await bob.sendTo(annId, 'and back');
+  await waitFor(() => bobGot.length === 2 && annGot.length === 2, 5000);
+  t.same(
+    bobGot.map((e) => e.text),
+    ['over TLS', 'and back'],
+    'both ChatClients see the conversation over TLS',
+  );
+
+  // the original's protocol works over TLS too (a raw TLS socket, legacy frames)
+  const legacy = tls.connect({ host: '127.0.0.1', port: srv.port, ca });
+  t.teardown(() => legacy.destroy());
+  await new Promise<void>((resolve, reject) => {
+    legacy.once('secureConnect', () => resolve());
+    legacy.once('error', reject);
+  });
+  let text = '';
+  legacy.setEncoding('utf8');
+  legacy.on('data', (d: string) => (text += d));
+  legacy.write(JSON.stringify({ msgid: 4, name: 'carl', password: 'pw' }) + '\n');
+  await waitFor(() => text.includes('\n'), 5000);
+  t.match(JSON.parse(text.split('\n')[0]!) as Json, { msgid: 5, errno: 0 }, 'a legacy REG over TLS is answered');
+
+  // a client that does not trust the certificate
+  const untrusted = await ChatClient.connect({ host: '127.0.0.1', port: srv.port, tls: {}, reconnect: false }).then(
+    (c) => {
+      c.close();
+      return null;
+    },
+    (err: Error) => err,
+  );
+  t.match(untrusted?.message, /self[- ]signed/, 'a client without the CA refuses the server');
+
+  // plain TCP against the TLS port
+  const plain = await LineClient.connect(t, srv.port);
+  plain.send({ msgid: 4, name: 'plain', password: 'pw' });
+  await plain.waitClosed(10_000);
+  t.same(plain.frames, [], 'a plain TCP client gets no frame');
+  t.pass('and is disconnected');
+
+  t.equal(srv.child.exitCode, null, 'the server is still up');
+  t.type(await ann.ping(), 'number', 'and still answers over TLS');
+  const carlId = (JSON.parse(text.split('\n')[0]!) as Json).id as number;
+  await ann.sendTo(carlId, 'hello carl');
+  t.pass('and still accepts sends');
+});

@@ -1,0 +1,215 @@
+/**
+ * Helpers shared by the hardening tests (not a test file itself: tap only runs `*.test.ts`):
+ * a process's memory and open descriptors from /proc, the server's pino log as JSON entries,
+ * HTTP GETs against the metrics endpoint, a raw socket that never reads.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import type { Test } from 'tap';
+import type { Json } from '../fixtures/harness.js';
+
+/** resident memory of a process in bytes (VmRSS of /proc/<pid>/status) */
+export function rssBytes(pid: number): number {
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+/** open file descriptors of a process */
+export function fdCount(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+export const MB = 1024 * 1024;
+
+/** the JSON lines of a pino log (other lines skipped) */
+export function logEntries(text: string): Json[] {
+  const out: Json[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as Json);
+    } catch {
+      // a line cut in the middle (the log is read while the process writes)
+    }
+  }
+  return out;
+}
+
+/**
+ * Log entries that mean input got somewhere it should not: an uncaught exception or unhandled
+ * rejection, anything at error (50) or above, and `handler failed` at any level.
+ */
+export function badLogEntries(text: string): Json[] {
+  return logEntries(text).filter(
+    (e) =>
+      (typeof e.level === 'number' && e.level >= 50) ||
+      /unhandled|uncaught|handler failed/i.test(String(e.msg ?? '')),
+  );
+}
+
+export interface HttpReply {
+  status: number;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+export function httpGet(port: number, path: string, method = 'GET'): Promise<HttpReply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.setTimeout(10_000, () => req.destroy(new Error(`GET ${path} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** one sample of a Prometheus text exposition: `name{labels}` -> value */
+export function parseMetrics(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+/** the value of one series (0 when absent: a counter that never moved is not exported) */
+export function metric(m: Map<string, number>, series: string): number {
+  return m.get(series) ?? 0;
+}
+
+/**
+ * A raw TCP client for a slow reader: it writes what it is told and reads only when asked,
+ * so everything the server sends piles up in the kernel buffers and then in the server.
+ * `resume()` starts collecting the complete lines that had piled up, until the end.
+ */
+export class RawClient {
+  readonly socket: net.Socket;
+  readonly lines: string[] = [];
+  #buf = '';
+  ended = false;
+  closedAt = 0;
+  #endWaiters: Array<() => void> = [];
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on('close', () => {
+      this.closedAt = performance.now();
+      this.ended = true;
+      for (const w of this.#endWaiters.splice(0)) w();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  static connect(t: Test, port: number): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect({ port, host: '127.0.0.1' }, () => resolve(new RawClient(s)));
+      s.once('error', reject);
+      t.teardown(() => {
+        s.destroy();
+      });
+    });
+  }
+
+  write(frame: Json): void {
+    this.socket.write(JSON.stringify(frame) + '\n');
+  }
+
+  /** reads until a line matching `pred` arrived; stops reading again afterwards */
+  async readUntil(pred: (f: Json) => boolean, ms = 10_000): Promise<Json> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.socket.off('data', onData);
+        this.socket.pause();
+        reject(new Error('timed out waiting for a line'));
+      }, ms);
+      const onData = (d: Buffer) => {
+        this.#buf += d.toString('utf8');
+        let i: number;
+        while ((i = this.#buf.indexOf('\n')) !== -1) {
+          const line = this.#buf.slice(0, i);
+          this.#buf = this.#buf.slice(i + 1);
+          const f = JSON.parse(line) as Json;
+          if (pred(f)) {
+            clearTimeout(timer);
+            this.socket.off('data', onData);
+            this.socket.pause();
+            resolve(f);
+            return;
+          }
+        }
+      };
+      this.socket.on('data', onData);
+      this.socket.resume();
+    });
+  }
+
+  /** stops reading: from now on nothing is taken from the kernel */
+  stopReading(): void {
+    this.socket.pause();
+  }
+
+  /** reads everything that is left, until the server's end of the connection */
+  readToEnd(ms = 30_000): Promise<void> {
+    this.socket.on('data', (d: Buffer) => {
+      this.#buf += d.toString('utf8');
+      let i: number;
+      while ((i = this.#buf.indexOf('\n')) !== -1) {
+        this.lines.push(this.#buf.slice(0, i));
+        this.#buf = this.#buf.slice(i + 1);
+      }
+    });
+    this.socket.resume();
+    return new Promise((resolve, reject) => {
+      if (this.ended) return resolve();
+      const timer = setTimeout(() => reject(new Error('the server did not close the connection')), ms);
+      this.#endWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** has the connection been closed by either side? (a paused socket still sees the FIN/RST only when read) */
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** percentile of a list of numbers (nearest rank) */
+export function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+/** a delay that does not keep the process alive (for the losing side of a Promise.race) */
+export function unrefDelay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/**
+ * Counts the complete lines a socket (utf8-encoded) receives that start with each prefix,
+ * without keeping them: for a client that gets tens of thousands of acks.
+ */
+export function countLines(socket: net.Socket, prefixes: string[]): number[] {
+  const counts = prefixes.map(() => 0);
+  let tail = '';
+  socket.on('data', (d: string | Buffer) => {
+    const text = tail + (typeof d === 'string' ? d : d.toString('utf8'));
+    const end = text.lastIndexOf('\n');
+    tail = text.slice(end + 1);
+    for (const line of text.slice(0, end + 1).split('\n')) {
+      const i = prefixes.findIndex((p) => line.startsWith(p));
+      if (i !== -1) counts[i]!++;
+    }
+  });
+  return counts;
+}
