@@ -9,5 +9,8 @@ export function createLogger(level: string, base: Record<string, unknown> = {}):
   if (process.stderr.isTTY) {
     return pino({ ...opts, transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'SYS:standard' } } });
   }
-  return pino(opts, pino.destination({ dest: 2, sync: false }));
+  const dest = pino.destination({ dest: 2, sync: false });
+  // a reader of our stderr that went away (EPIPE) must not stop the server, nor its shutdown
+  dest.on('error', () => undefined);
+  return pino(opts, dest);
 }

@@ -15,7 +15,7 @@ import type { ConvId, LogEvent } from '../store/types.js';
 
 /** the chat ack (v2): where the message landed in its conversation */
 export function chatAck(reqmsgid: number, ev: LogEvent, duplicate: boolean): object {
-  return {
+  const ack: Record<string, unknown> = {
     msgid: MsgId.CHAT_ACK,
     v: 2,
     reqmsgid,
@@ -25,9 +25,10 @@ export function chatAck(reqmsgid: number, ev: LogEvent, duplicate: boolean): obj
     msgSeq: ev.seq,
     mid: ev.mid,
     ts: ev.ts,
-    ...(duplicate ? { duplicate: true } : {}),
-    ...(ev.cmid !== null ? { cmid: ev.cmid } : {}),
   };
+  if (duplicate) ack.duplicate = true;
+  if (ev.cmid !== null) ack.cmid = ev.cmid;
+  return ack;
 }
 
 /** reads the chat fields every send carries: `msg`, and `cmid` (required on v2) */

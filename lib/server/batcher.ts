@@ -102,7 +102,8 @@ function coalescePositions(batch: Pending[]): { ops: CommitOp[]; owners: Pending
       owners.push([p]);
       continue;
     }
-    const key = `${op.userId}|${op.conv}`;
+    // moves of different origins stay apart: the origin decides who hears of the move
+    const key = `${op.userId}|${op.conv}|${p.origin ?? ''}`;
     const at = byKey.get(key);
     if (at === undefined) {
       byKey.set(key, ops.length);

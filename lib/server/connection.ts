@@ -64,7 +64,18 @@ export class Connection {
   send(frame: object, onWritten?: () => void): void {
     if (this.closed) return;
     this.#opts.stats.countOut(frame);
-    this.#out.push(JSON.stringify(frame));
+    this.#queue(JSON.stringify(frame), onWritten);
+  }
+
+  /** queues a pushed event already serialised (once, for every session that gets it) */
+  sendLine(json: string, msgid: number, onWritten?: () => void): void {
+    if (this.closed) return;
+    this.#opts.stats.countPush(msgid);
+    this.#queue(json, onWritten);
+  }
+
+  #queue(json: string, onWritten: (() => void) | undefined): void {
+    this.#out.push(json);
     if (onWritten) this.#outCallbacks.push(onWritten);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;

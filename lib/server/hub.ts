@@ -98,6 +98,11 @@ export class Hub {
   readonly #midPrefix = randomBytes(6).toString('base64url');
   #midCounter = 0;
   #deliveryChain: Promise<void> = Promise.resolve();
+  #statusChain: Promise<void> = Promise.resolve();
+  readonly #legacyLines = new WeakMap<LogEvent, string>();
+  readonly #v2Lines = new WeakMap<LogEvent, string>();
+  readonly #marks = new Map<string, { userId: number; conv: ConvId; delivered: number; read: number | undefined; quiet: boolean }>();
+  #marksScheduled = false;
 
   constructor(deps: HubDeps) {
     this.store = deps.store;
@@ -131,10 +136,18 @@ export class Hub {
    * An event on its way out may have been recalled since it was read or committed: then it
    * goes out as the tombstone (v2), or not at all (legacy: the recall event shows instead).
    */
-  #render(ev: LogEvent, s: Session): object | null {
+  #render(ev: LogEvent, s: Session): string | null {
     const recalled = ev.recalled || (ev.kind === 'chat' && this.#recalled.has(`${ev.conv}#${ev.seq}`));
-    if (s.legacy) return recalled ? null : legacyEvent(ev, s.userId);
-    return v2Event(recalled && !ev.recalled ? { ...ev, text: '', recalled: true } : ev);
+    if (s.legacy && recalled) return null;
+    if (recalled && !ev.recalled) return JSON.stringify(v2Event({ ...ev, text: '', recalled: true }));
+    // a group message goes to many sessions: serialised once per flavour
+    const cache = s.legacy ? this.#legacyLines : this.#v2Lines;
+    let line = cache.get(ev);
+    if (line === undefined) {
+      line = JSON.stringify(s.legacy ? legacyEvent(ev, s.userId) : v2Event(ev));
+      cache.set(ev, line);
+    }
+    return line;
   }
 
   #noteRecall(ev: LogEvent): void {
@@ -158,7 +171,17 @@ export class Hub {
   }
 
   newEvent(fields: Omit<NewEvent, 'mid' | 'ts'>): NewEvent {
-    return { ...fields, mid: this.newMid(), ts: this.now() };
+    // field by field: a spread with extra properties is slow on Node 20, and this is per message
+    return {
+      conv: fields.conv,
+      kind: fields.kind,
+      senderId: fields.senderId,
+      mid: this.newMid(),
+      ts: this.now(),
+      text: fields.text,
+      ref: fields.ref,
+      cmid: fields.cmid,
+    };
   }
 
   async userExists(id: number): Promise<boolean> {
@@ -271,10 +294,39 @@ export class Hub {
 
   /** DELIVERED: the user has the conversation up to `seq` */
   markDelivered(userId: number, conv: ConvId, seq: number): void {
-    this.batcher.submit({ op: 'position', userId, conv, delivered: seq }).catch((err: unknown) => {
-      this.log.warn({ err, user: userId, conv }, 'could not store a delivered position');
-    });
+    this.#mark(userId, conv, seq, undefined, false);
   }
+
+  /**
+   * Watermark moves that nobody waits for (a legacy push written, a sender's own message) are
+   * gathered per user and conversation and go to the batcher once per tick, not once per message.
+   */
+  #mark(userId: number, conv: ConvId, delivered: number, read: number | undefined, quiet: boolean): void {
+    const key = `${userId}|${conv}|${quiet ? 'q' : ''}`;
+    const m = this.#marks.get(key);
+    if (m) {
+      m.delivered = Math.max(m.delivered, delivered);
+      if (read !== undefined) m.read = Math.max(m.read ?? 0, read);
+    } else {
+      this.#marks.set(key, { userId, conv, delivered, read, quiet });
+    }
+    if (!this.#marksScheduled) {
+      this.#marksScheduled = true;
+      setImmediate(this.#flushMarks);
+    }
+  }
+
+  readonly #flushMarks = (): void => {
+    this.#marksScheduled = false;
+    for (const m of this.#marks.values()) {
+      const op: CommitOp = { op: 'position', userId: m.userId, conv: m.conv, delivered: m.delivered };
+      if (m.read !== undefined) op.read = m.read;
+      this.batcher.submit(op, m.quiet ? QUIET : undefined).catch((err: unknown) => {
+        this.log.warn({ err, user: m.userId, conv: m.conv }, 'could not store a position');
+      });
+    }
+    this.#marks.clear();
+  };
 
   #afterCommit(ops: CommitOp[], results: CommitResult[], origins: Array<string | undefined>): void {
     const items: Delivery[] = [];
@@ -289,9 +341,7 @@ export class Hub {
       } else if (r.op === 'append') {
         items.push({ ev: r.event, origin: origins[i] });
         // the sender has what it sent
-        this.batcher
-          .submit({ op: 'position', userId: r.event.senderId, conv: r.event.conv, delivered: r.event.seq, read: r.event.seq }, QUIET)
-          .catch(() => undefined);
+        this.#mark(r.event.senderId, r.event.conv, r.event.seq, r.event.seq, true);
       } else if (r.op === 'position' && op.op === 'position' && origins[i] !== QUIET) {
         const from = Math.min(r.delivered > r.prevDelivered ? r.prevDelivered : Infinity, r.read > r.prevRead ? r.prevRead : Infinity);
         if (from !== Infinity) moves.push({ userId: op.userId, conv: op.conv, delivered: r.delivered, read: r.read, from });
@@ -300,11 +350,17 @@ export class Hub {
         items.push({ ev: r.event, origin: origins[i] });
       }
     }
-    if (items.length === 0 && moves.length === 0) return;
-    this.#deliveryChain = this.#deliveryChain
-      .then(() => (items.length > 0 ? this.#deliver(items) : undefined))
-      .then(() => (moves.length > 0 ? this.#announceMoves(moves) : undefined))
-      .catch((err: unknown) => this.log.error({ err }, 'delivery failed; recipients will get it by sync'));
+    if (items.length > 0) {
+      this.#deliveryChain = this.#deliveryChain
+        .then(() => this.#deliver(items))
+        .catch((err: unknown) => this.log.error({ err }, 'delivery failed; recipients will get it by sync'));
+    }
+    // receipts have their own chain: pushes never wait for them
+    if (moves.length > 0) {
+      this.#statusChain = this.#statusChain
+        .then(() => this.#announceMoves(moves))
+        .catch((err: unknown) => this.log.warn({ err }, 'status update failed; senders see it at their next login'));
+    }
   }
 
   /**
@@ -313,12 +369,21 @@ export class Hub {
    * senders in the moved range of a group — on every v2 session, wherever it is connected.
    */
   async #announceMoves(moves: Move[]): Promise<void> {
+    // a group's senders: one query per conversation per batch over all its moved ranges (a
+    // sender may hear of a range holding none of its messages; its client ignores that)
+    const groupSenders = new Map<ConvId, Promise<number[]>>();
+    for (const m of moves) {
+      if (parseConv(m.conv)?.kind !== 'group' || groupSenders.has(m.conv)) continue;
+      const same = moves.filter((x) => x.conv === m.conv);
+      const from = Math.min(...same.map((x) => x.from));
+      const to = Math.max(...same.map((x) => x.delivered));
+      groupSenders.set(m.conv, this.store.sendersBetween(m.conv, from, to));
+    }
     const items: FramesPayload['items'] = [];
     for (const m of moves) {
       const c = parseConv(m.conv);
       if (!c) continue;
-      const targets =
-        c.kind === 'pair' ? [c.a === m.userId ? c.b : c.a] : await this.store.sendersBetween(m.conv, m.from, m.delivered);
+      const targets = c.kind === 'pair' ? [c.a === m.userId ? c.b : c.a] : await groupSenders.get(m.conv)!;
       const users = targets.filter((u) => u !== m.userId);
       if (users.length === 0) continue;
       items.push({
@@ -416,8 +481,10 @@ export class Hub {
 
   /** finishes what is being persisted and delivered, ends this process's sessions */
   async shutdown(): Promise<void> {
+    this.#flushMarks();
     await this.batcher.idle();
     await this.#deliveryChain;
+    await this.#statusChain;
     await Promise.all([...this.#byId.values()].map((s) => this.closeSession(s)));
   }
 }

@@ -6,6 +6,7 @@
  * is where their order is guaranteed; v2 clients get the same order for free.
  */
 import type { ConvId, LogEvent, Store } from '../store/types.js';
+import { MsgId } from '../protocol/msgid.js';
 import type { Connection } from './connection.js';
 
 interface Pending {
@@ -24,8 +25,8 @@ interface Cursor {
 
 export interface SessionDeps {
   store: Store;
-  /** renders an event for this session's flavour; null: this session does not show it */
-  render: (ev: LogEvent, session: Session) => object | null;
+  /** renders an event as a JSON line for this session's flavour; null: it does not show it */
+  render: (ev: LogEvent, session: Session) => string | null;
   /** a legacy push reached the socket: the user now has it (DELIVERED) */
   onLegacyWritten: (session: Session, conv: ConvId, seq: number) => void;
   onError: (err: unknown, session: Session) => void;
@@ -161,9 +162,11 @@ export class Session {
   #write(ev: LogEvent, origin: string | undefined): void {
     // the sending session has its ack; a legacy client would show its own line as incoming
     if (origin === this.id || (this.legacy && ev.senderId === this.userId)) return;
-    const frame = this.#deps.render(ev, this);
-    if (!frame) return;
-    if (this.legacy) this.conn.send(frame, () => this.#deps.onLegacyWritten(this, ev.conv, ev.seq));
-    else this.conn.send(frame);
+    const line = this.#deps.render(ev, this);
+    if (line === null) return;
+    // what the push is on the wire: a recall (v2) or a one-to-one or group chat line
+    const msgid = ev.kind === 'recall' && !this.legacy ? MsgId.RECALL_MSG : ev.conv.startsWith('g:') ? MsgId.GROUP_CHAT_MSG : MsgId.ONE_CHAT_MSG;
+    if (this.legacy) this.conn.sendLine(line, msgid, () => this.#deps.onLegacyWritten(this, ev.conv, ev.seq));
+    else this.conn.sendLine(line, msgid);
   }
 }

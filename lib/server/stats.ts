@@ -15,6 +15,11 @@ export class Stats {
     this.framesIn.set(k, (this.framesIn.get(k) ?? 0) + 1);
   }
 
+  /** a frame sent already serialised (a pushed event) */
+  countPush(msgid: number): void {
+    this.framesOut.set(msgid, (this.framesOut.get(msgid) ?? 0) + 1);
+  }
+
   countOut(frame: object): void {
     const f = frame as { msgid?: unknown; errno?: unknown };
     const k = typeof f.msgid === 'number' ? f.msgid : -1;

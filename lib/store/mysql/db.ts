@@ -23,6 +23,26 @@ export function errno(err: unknown): number | undefined {
 }
 
 /** `(a = ? AND b = ?) OR ...` for n pairs: the SQL shape only, values stay bound */
+/**
+ * `(a = ? AND b IN (?, ...)) OR ...` with one term per distinct `a`: far fewer terms than one
+ * per pair when many `b`s share an `a` (the members of one group)
+ */
+export function groupedWhere(a: string, b: string, pairs: Array<[string, number]>): { sql: string; params: Array<string | number> } {
+  const groups = new Map<string, Set<number>>();
+  for (const [x, y] of pairs) {
+    let set = groups.get(x);
+    if (!set) groups.set(x, (set = new Set()));
+    set.add(y);
+  }
+  const terms: string[] = [];
+  const params: Array<string | number> = [];
+  for (const [x, ys] of groups) {
+    terms.push(`(${a} = ? AND ${b} IN (${Array.from(ys, () => '?').join(', ')}))`);
+    params.push(x, ...ys);
+  }
+  return { sql: terms.join(' OR '), params };
+}
+
 export function pairsWhere(a: string, b: string, n: number): string {
   return Array.from({ length: n }, () => `(${a} = ? AND ${b} = ?)`).join(' OR ');
 }

@@ -304,7 +304,7 @@ export class SqliteStore implements Store {
         this.#s.insertMember.run({ conv: e.conv, user, role: null, seq: 0 });
       }
     }
-    this.#s.insertEvent.run({ ...e, seq });
+    this.#s.insertEvent.run({ conv: e.conv, seq, mid: e.mid, kind: e.kind, senderId: e.senderId, ts: e.ts, text: e.text, ref: e.ref, cmid: e.cmid });
     return appendedEvent(e, seq, this.#senderName(e.senderId, names));
   }
 
@@ -326,7 +326,7 @@ export class SqliteStore implements Store {
     if (next.delivered !== current.delivered || next.read !== current.read) {
       this.#s.setPosition.run(next.delivered, next.read, conv, userId);
     }
-    return { op: 'position', ...next, prevDelivered: current.delivered, prevRead: current.read };
+    return { op: 'position', delivered: next.delivered, read: next.read, prevDelivered: current.delivered, prevRead: current.read };
   }
 
   #recall(conv: ConvId, seq: number, e: NewEvent, names: Map<number, string>): CommitResult {

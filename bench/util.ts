@@ -1,0 +1,94 @@
+/** Small helpers shared by the benchmark: paths, timing, percentiles, formatting. */
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** the repository root: the first directory above this file holding package.json (works from bench/ and dist/bench/) */
+export const ROOT = (() => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('bench: cannot find the repository root');
+    dir = up;
+  }
+  return dir;
+})();
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** a free TCP port on 127.0.0.1 */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export async function waitFor(cond: () => boolean, ms: number, what: () => string = () => 'condition'): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`timed out after ${ms} ms: ${what()}`);
+    await sleep(5);
+  }
+}
+
+/** latency samples (ms) in a growable Float64Array */
+export class Samples {
+  #data: Float64Array;
+  #n = 0;
+  constructor(capacity = 1024) {
+    this.#data = new Float64Array(Math.max(16, capacity));
+  }
+  add(v: number): void {
+    if (this.#n === this.#data.length) {
+      const next = new Float64Array(this.#data.length * 2);
+      next.set(this.#data);
+      this.#data = next;
+    }
+    this.#data[this.#n++] = v;
+  }
+  get count(): number {
+    return this.#n;
+  }
+  summary(): LatencySummary {
+    if (this.#n === 0) return { p50: NaN, p99: NaN, max: NaN, n: 0 };
+    const s = this.#data.slice(0, this.#n).sort();
+    const q = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!;
+    return { p50: q(0.5), p99: q(0.99), max: s[s.length - 1]!, n: this.#n };
+  }
+}
+
+export interface LatencySummary {
+  p50: number;
+  p99: number;
+  max: number;
+  n: number;
+}
+
+export function fmtMs(v: number): string {
+  if (!Number.isFinite(v)) return '-';
+  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+export function fmtRate(v: number): string {
+  if (!Number.isFinite(v)) return '-';
+  return Math.round(v).toLocaleString('en-US');
+}
+
+export function randomId(n = 6): string {
+  return Math.random()
+    .toString(36)
+    .slice(2, 2 + n)
+    .padEnd(n, '0');
+}
+
+/** a line to stderr with the time since the start of the run */
+const t0 = Date.now();
+export function log(msg: string): void {
+  process.stderr.write(`[bench +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`);
+}
