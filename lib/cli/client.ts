@@ -4,6 +4,7 @@
  * the subcommands (send, sendgroup, tail, history, recall, register) are for scripts. It speaks
  * v2, so a script can send while the same user's interactive client is open.
  */
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ClientOptions } from '../client/client.js';
 import { Exit, EXIT_CODES_HELP } from './client/errors.js';
@@ -28,20 +29,20 @@ interface GlobalFlags {
   timeout: number;
   english: boolean;
   color: boolean;
+  tls?: boolean;
+  ca?: string;
 }
 
-/**
- * The server to talk to. TLS goes here when it comes (`--tls`, `--ca <file>`): the library's
- * Endpoint already takes `tls: { ca, rejectUnauthorized }`.
- */
-function endpoint(host: string, port: number): ClientOptions {
-  return { host, port };
+/** the server to talk to: plain TCP, or TLS with `--tls` (trusting `--ca <file>` if given) */
+function endpoint(host: string, port: number, f: GlobalFlags): ClientOptions {
+  if (!f.tls && !f.ca) return { host, port };
+  return { host, port, tls: f.ca ? { ca: readFileSync(f.ca) } : {} };
 }
 
 function scriptOptions(cmd: Command): script.ScriptOptions {
   const f = cmd.optsWithGlobals<GlobalFlags>();
   return {
-    endpoint: endpoint(f.host ?? '127.0.0.1', f.port ?? 6000),
+    endpoint: endpoint(f.host ?? '127.0.0.1', f.port ?? 6000, f),
     user: f.user,
     passwordFile: f.passwordFile,
     timeout: f.timeout,
@@ -98,12 +99,14 @@ export async function main(argv = process.argv): Promise<void> {
     .addOption(new Option('--timeout <seconds>', 'subcommands: how long to wait for the server').default(15).argParser(int('timeout', 1)))
     .option('--english', 'English group prefix "group[<id>]:" and English-only help', false)
     .option('--no-color', 'no colours (also when $NO_COLOR is set or output is not a terminal)')
+    .option('--tls', 'connect with TLS (the server runs with --tls-cert/--tls-key)')
+    .option('--ca <file>', 'with TLS: trust this CA certificate (PEM), e.g. a self-signed server certificate; implies --tls')
     .addHelpText('after', INTERACTIVE_HELP)
     .showHelpAfterError()
     .action(async (hostArg: string | undefined, portArg: number | undefined, flags: GlobalFlags) => {
       const tty = process.stdin.isTTY === true && process.stdout.isTTY === true;
       const code = await runInteractive({
-        endpoint: endpoint(hostArg ?? flags.host ?? '127.0.0.1', portArg ?? flags.port ?? 6000),
+        endpoint: endpoint(hostArg ?? flags.host ?? '127.0.0.1', portArg ?? flags.port ?? 6000, flags),
         english: flags.english,
         color: tty && flags.color && !process.env.NO_COLOR,
         tty,
