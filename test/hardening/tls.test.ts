@@ -5,12 +5,12 @@
  * useful (the handshake fails) while the server stays up.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import t from 'tap';
 import { ChatClient, type ChatEvent } from '../../lib/client/client.js';
-import { LineClient, spawnServer, tempDir, waitFor, type Json } from '../fixtures/harness.js';
+import { LineClient, ROOT, spawnServer, tempDir, waitFor, type Json } from '../fixtures/harness.js';
 
 function haveOpenssl(): boolean {
   return spawnSync('openssl', ['version'], { encoding: 'utf8' }).status === 0;
@@ -88,6 +88,22 @@ t.test('TLS: trusted clients chat, untrusted and plain ones are refused, the ser
   await plain.waitClosed(10_000);
   t.same(plain.frames, [], 'a plain TCP client gets no frame');
   t.pass('and is disconnected');
+
+  // bin/chatclient with --ca sends over TLS; without it, it cannot connect (exit 2)
+  const pwFile = path.join(dir, 'pw');
+  writeFileSync(pwFile, 'pw\n');
+  const cli = (...args: string[]) =>
+    spawnSync('env', ['-u', 'NODE_OPTIONS', process.execPath, path.join(ROOT, 'bin/chatclient'), '--port', String(srv.port), '--user', String(bobId), '--password-file', pwFile, ...args], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+  const sent = cli('--ca', cert, 'send', String(annId), 'from the console client over TLS');
+  t.equal(sent.status, 0, `chatclient --ca … send: exit 0 ${sent.stderr}`);
+  await waitFor(() => annGot.some((e) => e.text === 'from the console client over TLS'), 5000);
+  t.pass('its message arrived');
+  const refused = cli('--tls', 'send', String(annId), 'not trusted');
+  t.equal(refused.status, 2, 'chatclient --tls without the CA: exit 2 (cannot connect)');
+  t.match(refused.stderr, /certificate|self[- ]signed/i);
 
   t.equal(srv.child.exitCode, null, 'the server is still up');
   t.type(await ann.ping(), 'number', 'and still answers over TLS');
