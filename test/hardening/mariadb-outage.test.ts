@@ -6,9 +6,9 @@
  * once MariaDB is back, exactly once; nothing acked before the crash is lost; service returns
  * by itself. (Redis outages: test/cluster/redis-outage.test.ts.)
  */
-import { Redis } from 'ioredis';
 import t from 'tap';
 import { ChatClient, ChatReplyError, type ChatEvent, type SendAck } from '../../lib/client/client.js';
+import { deleteKeys } from '../fixtures/cluster.js';
 import { PrivateMariadb } from '../fixtures/private-mariadb.js';
 import { delay, freePort, LineClient, spawnServer, waitFor } from '../fixtures/harness.js';
 import { needServices, REDIS_URL, uniqueSuffix } from '../fixtures/services.js';
@@ -16,20 +16,6 @@ import { httpGet, logEntries, unrefDelay } from './util.js';
 
 t.setTimeout(110_000);
 
-async function deleteKeys(prefix: string): Promise<void> {
-  const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await r.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await r.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    r.disconnect();
-  }
-}
 
 interface Sent {
   cmid: string;
@@ -44,7 +30,7 @@ t.test('MariaDB down and back: 114 meanwhile, acked sends kept, retried sends ac
   const db = await PrivateMariadb.start(t);
   if (!db) return;
   const prefix = `test:${uniqueSuffix()}:`;
-  t.teardown(() => deleteKeys(prefix).catch(() => undefined));
+  t.teardown(() => deleteKeys(REDIS_URL, prefix).catch(() => undefined));
   const metrics = [await freePort(), await freePort()];
   const node = (i: number) =>
     spawnServer(t, ['--mysql', db.url('chat'), '--redis', REDIS_URL, '--redis-prefix', prefix, '--session-ttl', '3000', '--metrics-port', String(metrics[i])]);
