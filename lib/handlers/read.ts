@@ -2,7 +2,7 @@
 import { ChatError } from '../errors.js';
 import { MsgId } from '../protocol/msgid.js';
 import * as read from '../protocol/validate.js';
-import { replyOk } from '../server/reply.js';
+import { asChatError, replyError, replyOk } from '../server/reply.js';
 import type { Handler } from './types.js';
 
 export const readMarker: Handler = {
@@ -18,7 +18,13 @@ export const readMarker: Handler = {
     const top = st.leftSeq ?? st.lastSeq;
     if (seq > top) throw new ChatError('BAD_SEQ', `msgSeq ${seq} is past the conversation's last seq ${top}`);
     if (seq < st.read) throw new ChatError('BAD_SEQ', `the read marker is at ${st.read} and cannot move backwards`);
-    const r = await hub.submit({ op: 'position', userId, conv, read: seq });
-    replyOk(conn, MsgId.READ_MSG, frame, { conv, msgSeq: seq, ...(r.op === 'position' ? { read: r.read, delivered: r.delivered } : {}) });
+    // answered when the commit lands, without holding up the connection's next frames
+    hub.submit({ op: 'position', userId, conv, read: seq }).then(
+      (r) => replyOk(conn, MsgId.READ_MSG, frame, { conv, msgSeq: seq, ...(r.op === 'position' ? { read: r.read, delivered: r.delivered } : {}) }),
+      (err: unknown) => {
+        conn.log.error({ err, conv }, 'read marker not stored');
+        replyError(conn, asChatError(err), MsgId.READ_MSG, frame);
+      },
+    );
   },
 };

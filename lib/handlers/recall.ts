@@ -57,12 +57,20 @@ export const recall: Handler = {
       return;
     }
     const event = hub.newEvent({ conv, kind: 'recall', senderId: session.userId, text: '', ref: seq, cmid });
-    const r = await hub.submit({ op: 'recall', conv, seq, event }, session.id);
-    if (r.op !== 'recall' || !r.found) {
-      answer(conn, frame, 'NO_SUCH_MESSAGE', target);
-      return;
-    }
-    conn.log.info({ user: session.userId, conv, seq }, 'message recalled');
-    answer(conn, frame, 'OK', { ...target, ...(r.event ? { recallSeq: r.event.seq } : { already: true }) });
+    // answered when the commit lands, without holding up the connection's next frames
+    hub.submit({ op: 'recall', conv, seq, event }, session.id).then(
+      (r) => {
+        if (r.op !== 'recall' || !r.found) {
+          answer(conn, frame, 'NO_SUCH_MESSAGE', target);
+          return;
+        }
+        conn.log.info({ user: session.userId, conv, seq }, 'message recalled');
+        answer(conn, frame, 'OK', { ...target, ...(r.event ? { recallSeq: r.event.seq } : { already: true }) });
+      },
+      (err: unknown) => {
+        conn.log.error({ err, conv, seq }, 'recall not stored');
+        answer(conn, frame, 'STORAGE_UNAVAILABLE', target);
+      },
+    );
   },
 };
