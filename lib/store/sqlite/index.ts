@@ -96,10 +96,11 @@ function prepare(db: Database.Database) {
       'INSERT INTO conversation (conv, last_seq) VALUES (?, 0) ON CONFLICT DO NOTHING',
     ),
     lastSeq: db.prepare<[string], { last_seq: number }>('SELECT last_seq FROM conversation WHERE conv = ?'),
-    nextSeq: db.prepare<[string], { last_seq: number }>(
-      `INSERT INTO conversation (conv, last_seq) VALUES (?, 1)
-       ON CONFLICT (conv) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq`,
+    reserveSeqs: db.prepare<[string, number], { last_seq: number }>(
+      `INSERT INTO conversation (conv, last_seq) VALUES (?, ?)
+       ON CONFLICT (conv) DO UPDATE SET last_seq = last_seq + excluded.last_seq RETURNING last_seq`,
     ),
+    setLastSeq: db.prepare<[number, string]>('UPDATE conversation SET last_seq = ? WHERE conv = ?'),
 
     insertMember: db.prepare<[MemberParams]>(
       `INSERT INTO conv_member (conv, user_id, role, joined_seq, delivered_seq, read_seq, join_order)
@@ -156,7 +157,51 @@ function prepare(db: Database.Database) {
 
 type Statements = ReturnType<typeof prepare>;
 
+/**
+ * One commit's sequence numbers: each conversation's block (as many seqs as the commit has
+ * appends and recalls for it) is reserved with one statement at its first use, then handed out
+ * in order; what resends left unused is returned at the end.
+ */
+class SeqBlocks {
+  readonly #wanted = new Map<ConvId, number>();
+  readonly #blocks = new Map<ConvId, { next: number; last: number }>();
+  readonly #reserve: Database.Statement<[string, number], { last_seq: number }>;
+
+  constructor(ops: CommitOp[], reserve: Database.Statement<[string, number], { last_seq: number }>) {
+    this.#reserve = reserve;
+    for (const op of ops) {
+      if (op.op === 'position') continue;
+      const conv = op.op === 'append' ? op.event.conv : op.conv;
+      this.#wanted.set(conv, (this.#wanted.get(conv) ?? 0) + 1);
+    }
+  }
+
+  next(conv: ConvId): number {
+    let b = this.#blocks.get(conv);
+    if (!b) {
+      const n = this.#wanted.get(conv) ?? 1;
+      const last = this.#reserve.get(conv, n)!.last_seq;
+      b = { next: last - n + 1, last };
+      this.#blocks.set(conv, b);
+    }
+    return b.next++;
+  }
+
+  /** the last seq handed out so far in `conv`, when this commit reserved a block for it */
+  handedOut(conv: ConvId): number | undefined {
+    const b = this.#blocks.get(conv);
+    return b ? b.next - 1 : undefined;
+  }
+
+  /** conversations whose block was not used up, with their real last seq */
+  *unused(): Iterable<[ConvId, number]> {
+    for (const [conv, b] of this.#blocks) if (b.next <= b.last) yield [conv, b.next - 1];
+  }
+}
+
 export class SqliteStore implements Store {
+  /** the seq blocks of the commit running now */
+  #seqs: SeqBlocks | null = null;
   #db: Database.Database;
   #q: Statements | null = null;
 
@@ -273,7 +318,15 @@ export class SqliteStore implements Store {
     return this.#db
       .transaction(() => {
         const names = new Map<number, string>();
-        return ops.map((op) => this.#apply(op, names));
+        this.#seqs = new SeqBlocks(ops, this.#s.reserveSeqs);
+        try {
+          const results = ops.map((op) => this.#apply(op, names));
+          // seqs reserved for appends that turned out to be resends go back
+          for (const [conv, last] of this.#seqs.unused()) this.#s.setLastSeq.run(last, conv);
+          return results;
+        } finally {
+          this.#seqs = null;
+        }
       })
       .immediate();
   }
@@ -297,7 +350,7 @@ export class SqliteStore implements Store {
 
   /** allocates the next seq of e.conv and stores e there */
   #insert(e: NewEvent, names: Map<number, string>): LogEvent {
-    const seq = this.#s.nextSeq.get(e.conv)!.last_seq;
+    const seq = this.#seqs!.next(e.conv);
     // a pair's members are made by its first event
     if (seq === 1) {
       for (const user of pairMembers(e.conv) ?? []) {
@@ -320,7 +373,9 @@ export class SqliteStore implements Store {
   #position(userId: number, conv: ConvId, wanted: { delivered?: number; read?: number }): CommitResult {
     const row = this.#s.member.get(conv, userId);
     if (!row) return { op: 'position', delivered: 0, read: 0, prevDelivered: 0, prevRead: 0 };
-    const cap = positionCap(num(row.last_seq), row.left_seq === null ? null : num(row.left_seq));
+    // inside a commit the row's last_seq already counts the whole reserved block
+    const last = this.#seqs?.handedOut(conv) ?? num(row.last_seq);
+    const cap = positionCap(last, row.left_seq === null ? null : num(row.left_seq));
     const current = { delivered: num(row.delivered_seq), read: num(row.read_seq) };
     const next = movePosition(current, wanted, cap);
     if (next.delivered !== current.delivered || next.read !== current.read) {
