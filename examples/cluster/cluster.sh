@@ -55,7 +55,7 @@ d
 }
 
 stop() {
-  if [ -f "$run/nginx.pid" ]; then nginx -c "$run/nginx.conf" -p "$run" -s stop || true; fi
+  if [ -f "$run/nginx.pid" ]; then nginx -c "$run/nginx.conf" -p "$run" -s stop 2>/dev/null || true; fi
   for f in "$run"/server-*.pid; do
     [ -f "$f" ] || continue
     kill "$(cat "$f")" 2>/dev/null || true
