@@ -205,11 +205,12 @@ export class Hub {
     const session = new Session(sessionId, user.id, user.name, conn, this.#sessionDeps);
     session.hold();
     this.#addLocal(session);
-    const stale = replace
-      ? ((await this.presence.sessionsOf([user.id])).get(user.id) ?? []).find((x) => x.sessionId === replace)
-      : undefined;
+    let stale;
     let result;
     try {
+      stale = replace
+        ? ((await this.presence.sessionsOf([user.id])).get(user.id) ?? []).find((x) => x.sessionId === replace)
+        : undefined;
       result = await this.presence.register(
         user.id,
         { sessionId, nodeId: this.nodeId, legacy: session.legacy },
