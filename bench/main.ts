@@ -34,8 +34,7 @@ import { scenario3 } from './scenarios/fanout.js';
 import { scenario4 } from './scenarios/offline.js';
 import { scenario1, scenario2 } from './scenarios/one-to-one.js';
 import { scenario6 } from './scenarios/status-recall.js';
-import { reachable } from './seed.js';
-import { ROOT, log, randomId } from './util.js';
+import { ROOT, log, randomId, reachable } from './util.js';
 
 interface Args {
   scenarios: number[];

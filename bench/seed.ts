@@ -113,18 +113,3 @@ export async function deleteRedisPrefix(url: string, prefix: string): Promise<nu
   return deleted;
 }
 
-/** true when host:port of a URL accepts a TCP connection within a second */
-export async function reachable(url: string, defaultPort: number): Promise<boolean> {
-  const net = await import('node:net');
-  const u = new URL(url);
-  return new Promise((resolve) => {
-    const s = net.connect({ host: u.hostname, port: Number(u.port || defaultPort) });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(1000, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}

@@ -17,6 +17,21 @@ export const ROOT = (() => {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** true when host:port of a URL accepts a TCP connection within a second */
+export function reachable(url: string, defaultPort: number): Promise<boolean> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const s = net.connect({ host: u.hostname, port: Number(u.port || defaultPort) });
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(1000, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
 /** a free TCP port on 127.0.0.1 */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
