@@ -4,6 +4,7 @@
  * window: seqs after joinedSeq, up to leftSeq once they left.
  */
 import type { Hub } from '../server/hub.js';
+import { compareMids } from './mid.js';
 import { parseConv } from '../store/conv.js';
 import type { ConvId, ConvState, LogEvent } from '../store/types.js';
 
@@ -94,7 +95,10 @@ export async function legacyBacklog(
   return { events: mergeByTime(lists), upTo };
 }
 
-/** k-way merge by ts that keeps each list's own order */
+/**
+ * k-way merge by ts that keeps each list's own order; messages of one millisecond from one
+ * process go in the order that process took them
+ */
 function mergeByTime(lists: LogEvent[][]): LogEvent[] {
   const out: LogEvent[] = [];
   const at = lists.map(() => 0);
@@ -102,7 +106,9 @@ function mergeByTime(lists: LogEvent[][]): LogEvent[] {
     let best = -1;
     for (let i = 0; i < lists.length; i++) {
       const e = lists[i]![at[i]!];
-      if (e && (best === -1 || e.ts < lists[best]![at[best]!]!.ts)) best = i;
+      if (!e) continue;
+      const b = best === -1 ? undefined : lists[best]![at[best]!]!;
+      if (!b || e.ts < b.ts || (e.ts === b.ts && compareMids(e.mid, b.mid) < 0)) best = i;
     }
     if (best === -1) return out;
     out.push(lists[best]![at[best]!++]!);

@@ -12,6 +12,7 @@ import { legacyEvent, v2Event } from '../protocol/shapes.js';
 import type { Bus, Presence } from '../bus/types.js';
 import { parseConv } from '../store/conv.js';
 import type { CommitOp, CommitResult, ConvId, LogEvent, NewEvent, Store, UserRecord } from '../store/types.js';
+import { makeMid, midPrefix } from '../models/mid.js';
 import { CommitBatcher } from './batcher.js';
 import { LoginThrottle } from './limits.js';
 import { Stats } from './stats.js';
@@ -95,7 +96,7 @@ export class Hub {
   /** `conv#seq` of recent recalls, so in-flight copies of a recalled message go out as tombstones */
   readonly #recalled = new Set<string>();
   readonly #sessionDeps: SessionDeps;
-  readonly #midPrefix = randomBytes(6).toString('base64url');
+  readonly #midPrefix = midPrefix();
   #midCounter = 0;
   #deliveryChain: Promise<void> = Promise.resolve();
   #statusChain: Promise<void> = Promise.resolve();
@@ -167,7 +168,7 @@ export class Hub {
 
   /** a globally unique message id: a random per-process prefix and a counter */
   newMid(): string {
-    return `${this.#midPrefix}${(this.#midCounter++).toString(36)}`;
+    return makeMid(this.#midPrefix, this.#midCounter++);
   }
 
   newEvent(fields: Omit<NewEvent, 'mid' | 'ts'>): NewEvent {
