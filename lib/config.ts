@@ -62,6 +62,17 @@ export interface ServerOptions {
   logLevel: string;
   /** this process's node id in the cluster @default random */
   nodeId: string | null;
+  /**
+   * a push that arrives before an earlier seq of its conversation waits this long for it (it is
+   * on its way from another process) before the missing seqs are read from the log, ms @default 50
+   */
+  gapWaitMs: number;
+  /**
+   * cluster: every this many ms each process compares its sessions' conversations with the log
+   * and pushes what a lost bus message left out (also at once when the bus reconnects); 0 = only
+   * on reconnects @default 10000
+   */
+  resyncIntervalMs: number;
 }
 
 export const defaultOptions: ServerOptions = {
@@ -95,6 +106,8 @@ export const defaultOptions: ServerOptions = {
   metricsHost: '127.0.0.1',
   logLevel: 'info',
   nodeId: null,
+  gapWaitMs: 50,
+  resyncIntervalMs: 10_000,
 };
 
 export function resolveOptions(partial: Partial<ServerOptions> = {}): ServerOptions {

@@ -17,8 +17,12 @@ export interface BusOptions {
 
 export interface Bus {
   readonly nodeId: string;
-  /** starts listening on this node's channel; `onMessage` gets each payload published to it */
-  start(onMessage: (payload: unknown) => void): Promise<void>;
+  /**
+   * starts listening on this node's channel; `onMessage` gets each payload published to it.
+   * `onResume` is called each time the bus works again after an outage: payloads published to
+   * this node meanwhile are lost, and the caller reads what it missed from the store.
+   */
+  start(onMessage: (payload: unknown) => void, onResume?: () => void): Promise<void>;
   /** publishes one payload to one node (fire and forget; never throws) */
   publish(nodeId: string, payload: unknown): void;
   /** true while the bus can publish and receive */

@@ -60,6 +60,8 @@ async function replyLegacy(hub: Hub, conn: Connection, session: Session): Promis
 
 async function replyV2(hub: Hub, conn: Connection, session: Session, frame: Frame): Promise<void> {
   const [contacts, convs] = await Promise.all([loadContacts(hub, session.userId), conversationSummaries(hub, session.userId)]);
+  // pushes start after what the summary shows; the client syncs up to there
+  for (const c of convs) session.setPosition(c.conv, c.lastSeq);
   const cmid = echoCmid(frame);
   conn.send({
     msgid: MsgId.LOGIN_MSG_ACK,

@@ -57,9 +57,11 @@ export const recall: Handler = {
       return;
     }
     const event = hub.newEvent({ conv, kind: 'recall', senderId: session.userId, text: '', ref: seq, cmid });
+    session.expectOwn(event.mid);
     // answered when the commit lands, without holding up the connection's next frames
     hub.submit({ op: 'recall', conv, seq, event }, session.id).then(
       (r) => {
+        if (r.op !== 'recall' || !r.event) session.forgetOwn(event.mid);
         if (r.op !== 'recall' || !r.found) {
           answer(conn, frame, 'NO_SUCH_MESSAGE', target);
           return;
@@ -68,6 +70,7 @@ export const recall: Handler = {
         answer(conn, frame, 'OK', { ...target, ...(r.event ? { recallSeq: r.event.seq } : { already: true }) });
       },
       (err: unknown) => {
+        session.forgetOwn(event.mid);
         conn.log.error({ err, conv, seq }, 'recall not stored');
         answer(conn, frame, 'STORAGE_UNAVAILABLE', target);
       },

@@ -46,13 +46,17 @@ export function appendChat(
 ): void {
   const conn = session.conn;
   const event = hub.newEvent({ conv, kind: 'chat', senderId: session.userId, text: fields.text, ref: null, cmid: fields.cmid });
+  session.expectOwn(event.mid);
   hub.submit({ op: 'append', event }, session.id).then(
     async (r) => {
+      // a resend: what comes back is the first copy, under its own mid
+      if (r.op !== 'append' || r.duplicate) session.forgetOwn(event.mid);
       // acked once pushed and published: an acked message is never one only its dead process knew
       await hub.delivered();
       if (r.op === 'append' && conn.v2) conn.send(chatAck(reqmsgid, r.event, r.duplicate));
     },
     (err: unknown) => {
+      session.forgetOwn(event.mid);
       conn.log.error({ err, conv }, 'append failed');
       replyError(conn, asChatError(err), reqmsgid, frame);
     },

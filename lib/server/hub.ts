@@ -4,6 +4,7 @@
  * here or on other processes. Handlers act only through it.
  */
 import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { ServerOptions } from '../config.js';
 import { Errors } from '../errors.js';
@@ -12,6 +13,7 @@ import { legacyEvent, v2Event } from '../protocol/shapes.js';
 import type { Bus, Presence } from '../bus/types.js';
 import { parseConv } from '../store/conv.js';
 import type { CommitOp, CommitResult, ConvId, LogEvent, NewEvent, Store, UserRecord } from '../store/types.js';
+import { visibleTop } from '../models/conversations.js';
 import { makeMid, midPrefix } from '../models/mid.js';
 import { CommitBatcher } from './batcher.js';
 import { LoginThrottle } from './limits.js';
@@ -69,11 +71,14 @@ interface Move {
 /** the origin of watermark moves that concern nobody else (a sender has what it sent) */
 const QUIET = '~quiet';
 
-/** bound on the recent-recalls set; a recall older than that is long out of every in-flight queue */
+/** bound on the recent-recalls cache; the least recent recall is long out of every in-flight queue */
 const RECALLED_MAX = 100_000;
 
 /** bound on the cache of user ids known to exist (users are never deleted) */
 const KNOWN_USERS_MAX = 200_000;
+
+/** users whose conversations one resync query reads */
+const RESYNC_USERS_PER_QUERY = 500;
 
 export class Hub {
   readonly store: Store;
@@ -92,9 +97,9 @@ export class Hub {
   readonly #clustered: boolean;
   readonly #byUser = new Map<number, Set<Session>>();
   readonly #byId = new Map<string, Session>();
-  readonly #knownUsers = new Set<number>();
+  readonly #knownUsers = new LRUCache<number, true>({ max: KNOWN_USERS_MAX });
   /** `conv#seq` of recent recalls, so in-flight copies of a recalled message go out as tombstones */
-  readonly #recalled = new Set<string>();
+  readonly #recalled = new LRUCache<string, true>({ max: RECALLED_MAX });
   readonly #sessionDeps: SessionDeps;
   readonly #midPrefix = midPrefix();
   #midCounter = 0;
@@ -104,6 +109,8 @@ export class Hub {
   readonly #v2Lines = new WeakMap<LogEvent, string>();
   readonly #marks = new Map<string, { userId: number; conv: ConvId; delivered: number; read: number | undefined; quiet: boolean }>();
   #marksScheduled = false;
+  #resyncTimer: NodeJS.Timeout | undefined;
+  #resyncing: Promise<void> | null = null;
 
   constructor(deps: HubDeps) {
     this.store = deps.store;
@@ -129,7 +136,8 @@ export class Hub {
       store: this.store,
       render: (ev, s) => this.#render(ev, s),
       onLegacyWritten: (s, conv, seq) => this.markDelivered(s.userId, conv, seq),
-      onError: (err, s) => s.conn.log.error({ err }, 'filling a gap from the log failed'),
+      onError: (err, s) => s.conn.log.error({ err }, 'reading the log to fill a gap failed; retrying'),
+      gapWaitMs: deps.opts.gapWaitMs,
     };
   }
 
@@ -153,8 +161,7 @@ export class Hub {
 
   #noteRecall(ev: LogEvent): void {
     if (ev.kind !== 'recall' || ev.ref === null) return;
-    if (this.#recalled.size >= RECALLED_MAX) this.#recalled.clear();
-    this.#recalled.add(`${ev.conv}#${ev.ref}`);
+    this.#recalled.set(`${ev.conv}#${ev.ref}`, true);
   }
 
   get nodeId(): string {
@@ -163,7 +170,46 @@ export class Hub {
 
   async start(): Promise<void> {
     await this.presence.start();
-    await this.bus.start((payload) => this.#onBus(payload));
+    await this.bus.start(
+      (payload) => this.#onBus(payload),
+      () => {
+        this.log.info('bus is back; re-reading the conversations of this process\'s sessions');
+        void this.resync();
+      },
+    );
+    if (this.#clustered && this.opts.resyncIntervalMs > 0) {
+      this.#resyncTimer = setInterval(() => void this.resync(), this.opts.resyncIntervalMs);
+      this.#resyncTimer.unref();
+    }
+  }
+
+  /**
+   * Pushes to this process's sessions whatever was committed but never reached them: a bus
+   * message lost in an outage (or to a publisher that had no presence to route by) would
+   * otherwise wait for the next message of its conversation. One query per 500 users; a
+   * session that is up to date costs a comparison per conversation.
+   */
+  resync(): Promise<void> {
+    this.#resyncing ??= this.#resyncAll().finally(() => {
+      this.#resyncing = null;
+    });
+    return this.#resyncing;
+  }
+
+  async #resyncAll(): Promise<void> {
+    const users = [...this.#byUser.keys()];
+    for (let i = 0; i < users.length; i += RESYNC_USERS_PER_QUERY) {
+      let states;
+      try {
+        states = await this.store.conversationsOfUsers(users.slice(i, i + RESYNC_USERS_PER_QUERY));
+      } catch (err) {
+        this.log.warn({ err }, 'resync could not read conversations; the next one tries again');
+        return;
+      }
+      for (const [userId, convs] of states) {
+        for (const s of this.localSessions(userId)) for (const st of convs) s.catchUp(st.conv, visibleTop(st));
+      }
+    }
   }
 
   /** a globally unique message id: a random per-process prefix and a counter */
@@ -189,8 +235,7 @@ export class Hub {
     if (this.#knownUsers.has(id)) return true;
     const user = await this.store.getUser(id);
     if (!user) return false;
-    if (this.#knownUsers.size >= KNOWN_USERS_MAX) this.#knownUsers.clear();
-    this.#knownUsers.add(id);
+    this.#knownUsers.set(id, true);
     return true;
   }
 
@@ -483,6 +528,7 @@ export class Hub {
 
   /** finishes what is being persisted and delivered, ends this process's sessions */
   async shutdown(): Promise<void> {
+    clearInterval(this.#resyncTimer);
     this.#flushMarks();
     await this.batcher.idle();
     await this.#deliveryChain;

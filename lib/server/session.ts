@@ -1,9 +1,20 @@
 /**
  * A logged-in session: one user on one connection. It owns the push order of every
- * conversation it receives: each conversation's events go out in msgSeq order with no repeats,
- * and when a later seq shows up first (another process committed it, or a push was lost on the
- * bus) the missing range is read from the log before it. Legacy clients cannot reorder, so this
- * is where their order is guaranteed; v2 clients get the same order for free.
+ * conversation it receives: each conversation's events go out in msgSeq order with no repeats
+ * and nothing skipped.
+ *
+ * Where a conversation starts for a session is never guessed from the first push it sees:
+ * a v2 session starts after the `lastSeq` its login summary showed (the client syncs up to
+ * there), a legacy one after what its `offlinemsg` held; a conversation met later starts at the
+ * member's durable position read from the store (v2: where it joined; legacy: what it was
+ * delivered). A later seq that arrives first (another process committed the one before it, and
+ * that push is still on its way over the bus) waits up to `gapWaitMs` for the missing ones,
+ * then the session reads them from the log. `catchUp` (after a bus outage, and periodically)
+ * reads what was committed but never pushed.
+ *
+ * A session never pushes back what it sent itself (it gets an ack instead): the mids of its
+ * appends in flight are remembered until its cursor passes them, so a log read cannot hand the
+ * sender its own message before its ack.
  */
 import type { ConvId, LogEvent, Store } from '../store/types.js';
 import { MsgId } from '../protocol/msgid.js';
@@ -16,11 +27,16 @@ interface Pending {
 }
 
 interface Cursor {
-  /** highest seq pushed (or known to the client); null until first needed */
+  /** highest seq pushed (or known to the client); null until the start is read from the store */
   pushed: number | null;
-  /** events waiting while a gap is read from the log */
+  /** later seqs that arrived early (or while the log is read, or during the login reply) */
   waiting: Pending[];
+  /** the log is known to hold seqs up to here: read them even if no push names them */
+  target: number;
+  /** reading the start position or a range of the log */
   filling: boolean;
+  /** armed while a gap waits for its missing pushes */
+  gapTimer: NodeJS.Timeout | null;
 }
 
 export interface SessionDeps {
@@ -30,10 +46,16 @@ export interface SessionDeps {
   /** a legacy push reached the socket: the user now has it (DELIVERED) */
   onLegacyWritten: (session: Session, conv: ConvId, seq: number) => void;
   onError: (err: unknown, session: Session) => void;
+  /** how long a gap waits for the missing pushes before they are read from the log, ms */
+  gapWaitMs: number;
 }
 
 /** most events a gap fill reads in one go */
 const FILL_PAGE = 500;
+/** a failed log read is tried again after this long */
+const RETRY_MS = 1000;
+/** early arrivals kept per conversation; past it they are dropped and read from the log instead */
+const MAX_WAITING = 10_000;
 
 export class Session {
   readonly id: string;
@@ -42,6 +64,8 @@ export class Session {
   readonly conn: Connection;
   readonly #deps: SessionDeps;
   readonly #cursors = new Map<ConvId, Cursor>();
+  /** mids of events this session sent that its cursors have not passed yet */
+  readonly #own = new Set<string>();
   #ended = false;
   #held = false;
 
@@ -64,7 +88,9 @@ export class Session {
 
   end(): void {
     this.#ended = true;
+    for (const c of this.#cursors.values()) if (c.gapTimer) clearTimeout(c.gapTimer);
     this.#cursors.clear();
+    this.#own.clear();
   }
 
   /** queue pushes (while the login reply is being made) until release() */
@@ -76,92 +102,173 @@ export class Session {
   release(): void {
     if (!this.#held) return;
     this.#held = false;
-    for (const c of this.#cursors.values()) {
-      if (c.waiting.length === 0) continue;
-      const waiting = c.waiting;
-      c.waiting = [];
-      for (const { ev, origin } of waiting.sort((x, y) => x.ev.seq - y.ev.seq)) this.push(ev, origin);
-    }
+    for (const [conv, c] of this.#cursors) this.#advance(conv, c);
   }
 
-  /** the client already has this conversation up to `seq` (login offline messages, sync) */
+  /** the client already has this conversation up to `seq` (login summary or backlog, a join) */
   setPosition(conv: ConvId, seq: number): void {
     const c = this.#cursor(conv);
     if (c.pushed === null || seq > c.pushed) c.pushed = seq;
+  }
+
+  /** this session is sending the event with this mid: it must never be pushed back to it */
+  expectOwn(mid: string): void {
+    this.#own.add(mid);
+  }
+
+  /** the send with this mid will not come back (it failed, or it was a resend of an earlier one) */
+  forgetOwn(mid: string): void {
+    this.#own.delete(mid);
   }
 
   /** pushes one committed event, keeping this conversation's order */
   push(ev: LogEvent, origin?: string): void {
     if (this.ended) return;
     const c = this.#cursor(ev.conv);
-    if (c.filling || this.#held) {
-      c.waiting.push({ ev, origin });
+    if (c.pushed !== null && ev.seq <= c.pushed) {
+      this.#own.delete(ev.mid);
       return;
     }
-    if (c.pushed === null && !this.legacy) c.pushed = ev.seq - 1;
-    if (c.pushed !== null) {
-      if (ev.seq <= c.pushed) return;
-      if (ev.seq === c.pushed + 1) {
-        this.#write(ev, origin);
-        c.pushed = ev.seq;
-        return;
-      }
+    if (!this.#held && !c.filling && c.pushed !== null && ev.seq === c.pushed + 1) {
+      this.#write(ev, origin);
+      c.pushed = ev.seq;
+      if (c.waiting.length > 0 || c.target > c.pushed) this.#advance(ev.conv, c);
+      return;
     }
     c.waiting.push({ ev, origin });
-    c.filling = true;
-    this.#fill(ev.conv, c).catch((err: unknown) => {
-      c.filling = false;
-      c.waiting = [];
-      this.#deps.onError(err, this);
-    });
+    if (c.waiting.length > MAX_WAITING) this.#spill(c);
+    this.#advance(ev.conv, c);
+  }
+
+  /**
+   * The log of `conv` reaches `top` (what this user may see of it): push whatever this session
+   * has not had of it. Cheap when it is up to date.
+   */
+  catchUp(conv: ConvId, top: number): void {
+    if (this.ended || this.#held) return;
+    const c = this.#cursors.get(conv);
+    if (c && c.pushed !== null && top <= c.pushed) return;
+    if (top <= 0) return;
+    const cur = c ?? this.#cursor(conv);
+    cur.target = Math.max(cur.target, top);
+    this.#advance(conv, cur);
   }
 
   #cursor(conv: ConvId): Cursor {
     let c = this.#cursors.get(conv);
     if (!c) {
-      c = { pushed: null, waiting: [], filling: false };
+      c = { pushed: null, waiting: [], target: 0, filling: false, gapTimer: null };
       this.#cursors.set(conv, c);
     }
     return c;
   }
 
-  async #fill(conv: ConvId, c: Cursor): Promise<void> {
+  /** sends what is next in order; reads the log when the start is unknown or a gap outlived its wait */
+  #advance(conv: ConvId, c: Cursor): void {
+    if (this.#held || c.filling || this.ended) return;
     if (c.pushed === null) {
-      // a legacy session meeting this conversation for the first time: it has what it was
-      // delivered (and nothing before it joined)
-      const st = await this.#deps.store.convState(this.userId, conv);
-      c.pushed = st ? Math.max(st.delivered, st.joinedSeq) : 0;
+      this.#fill(conv, c);
+      return;
     }
-    while (c.waiting.length > 0 && !this.ended) {
+    if (c.waiting.length > 0) {
       c.waiting.sort((x, y) => x.ev.seq - y.ev.seq);
-      const { ev: next, origin } = c.waiting[0]!;
-      if (next.seq <= c.pushed) {
-        c.waiting.shift();
-        continue;
-      }
-      if (next.seq > c.pushed + 1) {
-        const upTo = Math.min(next.seq - 1, c.pushed + FILL_PAGE);
-        const missing = await this.#deps.store.readRange(conv, c.pushed + 1, upTo, FILL_PAGE);
-        for (const ev of missing) {
-          if (ev.seq > c.pushed) {
-            this.#write(ev, undefined);
-            c.pushed = ev.seq;
-          }
+      let i = 0;
+      for (; i < c.waiting.length; i++) {
+        const { ev, origin } = c.waiting[i]!;
+        if (ev.seq <= c.pushed) {
+          this.#own.delete(ev.mid);
+          continue;
         }
-        // seqs the log does not hold are holes that will never fill
-        c.pushed = Math.max(c.pushed, upTo);
-        continue;
+        if (ev.seq !== c.pushed + 1) break;
+        this.#write(ev, origin);
+        c.pushed = ev.seq;
       }
-      c.waiting.shift();
-      this.#write(next, origin);
-      c.pushed = next.seq;
+      c.waiting.splice(0, i);
     }
-    c.filling = false;
+    if (c.waiting.length === 0 && c.target <= c.pushed) {
+      if (c.gapTimer) clearTimeout(c.gapTimer);
+      c.gapTimer = null;
+      return;
+    }
+    // the log is known to reach further than anything waiting: no push is on its way for it
+    if (c.waiting.length === 0) {
+      this.#fill(conv, c);
+      return;
+    }
+    if (!c.gapTimer) {
+      c.gapTimer = setTimeout(() => {
+        c.gapTimer = null;
+        this.#fill(conv, c);
+      }, this.#deps.gapWaitMs);
+      c.gapTimer.unref();
+    }
+  }
+
+  /** drops early arrivals from memory; they are in the log and are read from there instead */
+  #spill(c: Cursor): void {
+    for (const { ev } of c.waiting) c.target = Math.max(c.target, ev.seq);
+    c.waiting = [];
+  }
+
+  #fill(conv: ConvId, c: Cursor): void {
+    if (c.filling || this.ended) return;
+    c.filling = true;
+    if (c.gapTimer) clearTimeout(c.gapTimer);
+    c.gapTimer = null;
+    this.#readLog(conv, c).then(
+      () => {
+        c.filling = false;
+        this.#advance(conv, c);
+      },
+      (err: unknown) => {
+        c.filling = false;
+        this.#deps.onError(err, this);
+        if (this.ended) return;
+        // nothing is dropped: what waits stays (or is re-read), and the read is tried again
+        if (c.waiting.length > 0) this.#spill(c);
+        c.gapTimer = setTimeout(() => {
+          c.gapTimer = null;
+          this.#fill(conv, c);
+        }, RETRY_MS);
+        c.gapTimer.unref();
+      },
+    );
+  }
+
+  /** reads the start position if unknown, then every seq up to what waits (or the target) */
+  async #readLog(conv: ConvId, c: Cursor): Promise<void> {
+    if (c.pushed === null) {
+      const st = await this.#deps.store.convState(this.userId, conv);
+      // legacy: it has what it was delivered; v2: it learnt of this conversation after its
+      // login summary, so it has nothing of it since it joined
+      const start = st ? (this.legacy ? Math.max(st.delivered, st.joinedSeq) : st.joinedSeq) : 0;
+      c.pushed = Math.max(c.pushed ?? 0, start);
+    }
+    for (;;) {
+      if (this.ended) return;
+      const pushed: number = c.pushed;
+      c.waiting.sort((x, y) => x.ev.seq - y.ev.seq);
+      const next = c.waiting.length > 0 ? c.waiting[0]!.ev.seq : Infinity;
+      // up to what waits, or (nothing waiting) as far as the log is known to reach
+      const want = next === Infinity ? c.target : next - 1;
+      if (want <= pushed) return;
+      const upTo = Math.min(want, pushed + FILL_PAGE);
+      const events = await this.#deps.store.readRange(conv, pushed + 1, upTo, FILL_PAGE);
+      if (this.ended) return;
+      for (const ev of events) {
+        if (ev.seq <= c.pushed) continue;
+        this.#write(ev, undefined);
+        c.pushed = ev.seq;
+      }
+      // seqs the log does not hold are holes that will never fill
+      c.pushed = Math.max(c.pushed, upTo);
+    }
   }
 
   #write(ev: LogEvent, origin: string | undefined): void {
+    const own = this.#own.size > 0 && this.#own.delete(ev.mid);
     // the sending session has its ack; a legacy client would show its own line as incoming
-    if (origin === this.id || (this.legacy && ev.senderId === this.userId)) return;
+    if (own || origin === this.id || (this.legacy && ev.senderId === this.userId)) return;
     const line = this.#deps.render(ev, this);
     if (line === null) return;
     // what the push is on the wire: a recall (v2) or a one-to-one or group chat line

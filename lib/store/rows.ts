@@ -111,9 +111,11 @@ export interface MemberRow {
 }
 
 /** `SELECT <MemberRow> FROM conv_member m ...`: append the WHERE clause (same SQL for both dialects) */
-export const MEMBER_SELECT =
-  'SELECT m.conv, COALESCE(c.last_seq, 0) AS last_seq, m.joined_seq, m.left_seq, m.delivered_seq, m.read_seq' +
-  ' FROM conv_member m LEFT JOIN conversation c ON c.conv = m.conv';
+const MEMBER_COLUMNS = 'm.conv, COALESCE(c.last_seq, 0) AS last_seq, m.joined_seq, m.left_seq, m.delivered_seq, m.read_seq';
+const MEMBER_FROM = 'FROM conv_member m LEFT JOIN conversation c ON c.conv = m.conv';
+export const MEMBER_SELECT = `SELECT ${MEMBER_COLUMNS} ${MEMBER_FROM}`;
+/** `MEMBER_SELECT` with the member's user id, for many users at once: append `(?, ...)` */
+export const MEMBERS_OF_USERS_SELECT = `SELECT m.user_id, ${MEMBER_COLUMNS} ${MEMBER_FROM} WHERE m.user_id IN `;
 
 /** where a member's watermarks stop: the log's end, or the seq at which they left */
 export function positionCap(lastSeq: number, leftSeq: number | null): number {
@@ -122,6 +124,18 @@ export function positionCap(lastSeq: number, leftSeq: number | null): number {
 
 /** SQL ordering of a group's members: creator first, then join order */
 export const MEMBER_ORDER = "CASE m.role WHEN 'creator' THEN 0 ELSE 1 END, m.join_order, m.user_id";
+
+/** the rows of many members' conversations, grouped by user */
+export function convStatesByUser(rows: Array<MemberRow & { user_id: DbInt }>): Map<number, ConvState[]> {
+  const out = new Map<number, ConvState[]>();
+  for (const r of rows) {
+    const userId = num(r.user_id);
+    let list = out.get(userId);
+    if (!list) out.set(userId, (list = []));
+    list.push(toConvState(r));
+  }
+  return out;
+}
 
 export function toConvState(r: MemberRow): ConvState {
   return {

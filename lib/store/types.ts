@@ -161,6 +161,8 @@ export interface Store {
   /** every conversation the user is or was a member of */
   userConversations(userId: number): Promise<ConvState[]>;
   convState(userId: number, conv: ConvId): Promise<ConvState | null>;
+  /** `userConversations` of many users in one go (users with none are absent) */
+  conversationsOfUsers(userIds: number[]): Promise<Map<number, ConvState[]>>;
   /** watermarks of all current members of a conversation */
   memberPositions(conv: ConvId): Promise<MemberPosition[]>;
   /** distinct senders of chat events with after < seq <= upTo */

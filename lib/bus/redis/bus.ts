@@ -15,7 +15,8 @@ export interface RedisBusOptions {
  * connection cannot publish. Publishes are dropped (and counted) while the publisher is not
  * ready: no offline queue, so an outage costs no memory and no stale burst on reconnect;
  * receivers fill gaps from the log. The subscription is renewed on every reconnect by us,
- * not by ioredis's autoResubscribe, so `healthy` turns true only once SUBSCRIBE is confirmed.
+ * not by ioredis's autoResubscribe, so `healthy` turns true only once SUBSCRIBE is confirmed,
+ * and then `onResume` tells the server to read what it missed from the log.
  */
 export class RedisBus implements Bus {
   readonly nodeId: string;
@@ -25,6 +26,7 @@ export class RedisBus implements Bus {
   readonly #pub: Redis;
   readonly #sub: Redis;
   #onMessage: ((payload: unknown) => void) | undefined;
+  #onResume: (() => void) | undefined;
   #subscribed = false;
   #closed = false;
   #dropped = 0;
@@ -43,9 +45,10 @@ export class RedisBus implements Bus {
   }
 
   /** Rejects if Redis cannot be reached now; after that, outages are ridden out. */
-  async start(onMessage: (payload: unknown) => void): Promise<void> {
+  async start(onMessage: (payload: unknown) => void, onResume?: () => void): Promise<void> {
     if (this.#closed || this.#onMessage) throw new Error('RedisBus: start twice or after close');
     this.#onMessage = onMessage;
+    this.#onResume = onResume;
     this.#sub.on('message', (channel: string, message: string) => this.#deliver(channel, message));
     this.#sub.on('close', () => {
       this.#subscribed = false;
@@ -91,7 +94,14 @@ export class RedisBus implements Bus {
   #resubscribe(): void {
     this.#sub.subscribe(this.#channel).then(
       () => {
-        if (this.#sub.status === 'ready' && !this.#closed) this.#subscribed = true;
+        if (this.#sub.status !== 'ready' || this.#closed) return;
+        this.#subscribed = true;
+        // whatever was published to this node while it was not subscribed is gone
+        try {
+          this.#onResume?.();
+        } catch (err) {
+          this.#log.error({ err }, 'bus resume handler failed');
+        }
       },
       // the connection dropped again; the next 'ready' retries
       (err: unknown) => this.#log.warn({ err }, 'bus resubscribe failed'),

@@ -9,7 +9,7 @@ export interface ConnectionOptions {
 }
 
 /** reconnect backoff cap: an outage is noticed as over at most this long after it ends */
-const MAX_BACKOFF_MS = 2000;
+const MAX_BACKOFF_MS = 500;
 
 /**
  * A lazily connected ioredis client that fails fast while disconnected: no offline queue, and

@@ -59,6 +59,9 @@ export class RedisPresence implements Presence {
     }
     this.#timer = setInterval(() => void this.#refresh(), this.#refreshMs);
     this.#timer.unref();
+    // back from an outage (a restarted Redis has forgotten this node): restore at once, so
+    // other processes can route to its sessions again without waiting for the next refresh
+    this.#redis.on('ready', () => void this.#refresh());
   }
 
   async register(

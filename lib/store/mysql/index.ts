@@ -11,6 +11,8 @@ import {
   EVENT_SELECT,
   MEMBER_ORDER,
   MEMBER_SELECT,
+  MEMBERS_OF_USERS_SELECT,
+  convStatesByUser,
   num,
   pageLimit,
   toConvState,
@@ -353,6 +355,16 @@ export class MysqlStore implements Store {
       userId,
     ]);
     return row ? toConvState(row) : null;
+  }
+
+  async conversationsOfUsers(userIds: number[]): Promise<Map<number, ConvState[]>> {
+    if (userIds.length === 0) return new Map();
+    const rows = await select<MemberRow & { user_id: DbInt }>(
+      this.#pool,
+      `${MEMBERS_OF_USERS_SELECT}(${userIds.map(() => '?').join(', ')}) ORDER BY m.user_id, m.conv`,
+      userIds,
+    );
+    return convStatesByUser(rows);
   }
 
   async memberPositions(conv: ConvId): Promise<MemberPosition[]> {

@@ -12,6 +12,8 @@ import {
   EVENT_SELECT,
   MEMBER_ORDER,
   MEMBER_SELECT,
+  MEMBERS_OF_USERS_SELECT,
+  convStatesByUser,
   movePosition,
   num,
   pageLimit,
@@ -421,6 +423,14 @@ export class SqliteStore implements Store {
   async convState(userId: number, conv: ConvId): Promise<ConvState | null> {
     const row = this.#s.member.get(conv, userId);
     return row ? toConvState(row) : null;
+  }
+
+  async conversationsOfUsers(userIds: number[]): Promise<Map<number, ConvState[]>> {
+    if (userIds.length === 0) return new Map();
+    const rows = this.#db
+      .prepare<number[], MemberRow & { user_id: number }>(`${MEMBERS_OF_USERS_SELECT}(${userIds.map(() => '?').join(', ')}) ORDER BY m.user_id, m.conv`)
+      .all(...userIds);
+    return convStatesByUser(rows);
   }
 
   async memberPositions(conv: ConvId): Promise<MemberPosition[]> {
