@@ -38,6 +38,8 @@ function serverOptions(cmd: Command): Command {
   opt('--max-text <chars>', 'longest chat message text', 'CHAT_MAX_TEXT', d.maxText, int('max-text', 1));
   opt('--max-sessions <n>', 'live sessions (devices) per account', 'CHAT_MAX_SESSIONS', d.maxSessions, int('max-sessions', 1));
   opt('--session-ttl <ms>', "cluster: a dead process's sessions vanish after this long", 'CHAT_SESSION_TTL', d.sessionTtlMs, int('session-ttl', 500));
+  opt('--gap-wait <ms>', 'a push that arrives before an earlier one of its conversation waits this long for it before the log is read', 'CHAT_GAP_WAIT', d.gapWaitMs, int('gap-wait', 0, 60_000));
+  opt('--resync-interval <ms>', 'cluster: how often each process checks its sessions for pushes a lost bus message left out (0: only when the bus reconnects)', 'CHAT_RESYNC_INTERVAL', d.resyncIntervalMs, int('resync-interval', 0));
   opt('--recall-window <seconds>', 'how long after sending a sender may recall a message', 'CHAT_RECALL_WINDOW', d.recallWindowMs / 1000, int('recall-window', 0));
   opt('--max-out-bytes <bytes>', 'bytes queued to one slow client before it is disconnected', 'CHAT_MAX_OUT_BYTES', d.maxOutBytes, int('max-out-bytes', 1024));
   opt('--drain-timeout <ms>', 'how long a client may not read before it is disconnected', 'CHAT_DRAIN_TIMEOUT', d.drainTimeoutMs, int('drain-timeout', 100));
@@ -70,6 +72,8 @@ interface Flags {
   maxText: number;
   maxSessions: number;
   sessionTtl: number;
+  gapWait: number;
+  resyncInterval: number;
   recallWindow: number;
   maxOutBytes: number;
   drainTimeout: number;
@@ -102,6 +106,8 @@ function toOptions(f: Flags): ServerOptions {
     maxText: f.maxText,
     maxSessions: f.maxSessions,
     sessionTtlMs: f.sessionTtl,
+    gapWaitMs: f.gapWait,
+    resyncIntervalMs: f.resyncInterval,
     recallWindowMs: f.recallWindow * 1000,
     maxOutBytes: f.maxOutBytes,
     drainTimeoutMs: f.drainTimeout,
