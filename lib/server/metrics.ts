@@ -6,11 +6,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Hub } from './hub.js';
+import { UNKNOWN_MSGID } from './stats.js';
 import type { ChatServer } from './server.js';
 
 function fromMap(counter: Counter<string>, label: string, map: Map<number, number>): void {
   counter.reset();
-  for (const [k, v] of map) counter.inc({ [label]: String(k) }, v);
+  for (const [k, v] of map) counter.inc({ [label]: k === UNKNOWN_MSGID ? 'unknown' : String(k) }, v);
 }
 
 export function buildRegistry(hub: Hub, server: ChatServer): Registry {
@@ -50,7 +51,7 @@ export function buildRegistry(hub: Hub, server: ChatServer): Registry {
   });
   new Counter({
     name: 'chat_frames_in_total',
-    help: 'frames received, by msgid (-1: unparsable or no msgid)',
+    help: 'frames received, by msgid (-1: unparsable or no msgid; unknown: a number that is no msgid)',
     labelNames: ['msgid'],
     registers: [registry],
     collect() {

@@ -2,8 +2,18 @@
  * Cheap counters on the hot path (a Map increment per frame); the metrics endpoint turns them
  * into Prometheus series when scraped.
  */
+import { MsgId } from '../protocol/msgid.js';
+
+/** counted under one label: any number a client sends that is not a msgid of the protocol */
+export const UNKNOWN_MSGID = -2;
+
+const KNOWN = new Set<number>(Object.values(MsgId));
+
 export class Stats {
-  /** frames received, by msgid (-1: no usable msgid) */
+  /**
+   * frames received, by msgid (-1: no usable msgid; UNKNOWN_MSGID: a number that is none of
+   * ours, so a client cannot create one series per number it makes up)
+   */
   readonly framesIn = new Map<number, number>();
   /** frames sent, by msgid */
   readonly framesOut = new Map<number, number>();
@@ -11,7 +21,7 @@ export class Stats {
   readonly errors = new Map<number, number>();
 
   countIn(msgid: number | null): void {
-    const k = msgid ?? -1;
+    const k = msgid === null ? -1 : KNOWN.has(msgid) ? msgid : UNKNOWN_MSGID;
     this.framesIn.set(k, (this.framesIn.get(k) ?? 0) + 1);
   }
 
