@@ -15,6 +15,7 @@ import { startMetrics, type MetricsServer } from './server/metrics.js';
 import { ChatServer } from './server/server.js';
 import { MysqlStore } from './store/mysql/index.js';
 import { SqliteStore } from './store/sqlite/index.js';
+import { guardAsync } from './store/guard.js';
 import type { Store } from './store/types.js';
 
 export interface App {
@@ -45,7 +46,7 @@ export function createApp(partial: Partial<ServerOptions> = {}, extras: AppExtra
   const nodeId = opts.nodeId ?? randomBytes(6).toString('hex');
   const log = extras.log ?? createLogger(opts.logLevel, { node: nodeId });
   const clustered = opts.redis !== null;
-  const store = buildStore(opts);
+  const store = guardAsync(buildStore(opts), 'store');
   let bus: Bus;
   let presence: Presence;
   if (opts.redis) {
@@ -57,6 +58,7 @@ export function createApp(partial: Partial<ServerOptions> = {}, extras: AppExtra
     bus = new LocalBus({ nodeId, hub: local });
     presence = new LocalPresence({ nodeId, hub: local });
   }
+  presence = guardAsync(presence, 'presence');
   const hub = new Hub({ store, bus, presence, clustered, opts, log, ...(extras.now ? { now: extras.now } : {}) });
   const server = new ChatServer(hub);
   let started = false;

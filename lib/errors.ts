@@ -38,6 +38,8 @@ export const Errors = {
   SERVER_FULL: { errno: 125, errmsg: 'server full, try another' },
   IDLE_TIMEOUT: { errno: 126, errmsg: 'idle too long, closing' },
   SESSION_REPLACED: { errno: 127, errmsg: 'this session was replaced by a newer login' },
+  /** a defect in the server, not an outage: reported in the log and chat_internal_errors_total */
+  INTERNAL_ERROR: { errno: 128, errmsg: 'internal server error' },
 } as const;
 
 export type ErrorCode = keyof typeof Errors;
@@ -55,5 +57,13 @@ export class ChatError extends Error {
   }
   get errno(): number {
     return Errors[this.code].errno;
+  }
+}
+
+/** The database (or Redis presence) failed: the request may succeed if tried again. */
+export class StorageError extends Error {
+  constructor(what: string, cause: unknown) {
+    super(`${what} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'StorageError';
   }
 }

@@ -55,12 +55,12 @@ export async function dispatch(hub: Hub, conn: Connection, text: string): Promis
     } catch (err) {
       if (!handler.fail) throw err;
       if (!(err instanceof ChatError)) conn.log.error({ err, msgid }, 'handler failed');
-      if (!conn.closed) handler.fail(conn, frame, asChatError(err));
+      if (!conn.closed) handler.fail(conn, frame, asChatError(err, hub.stats));
     }
   } catch (err) {
     if (frame === undefined) hub.stats.countIn(null);
     if (!(err instanceof ChatError)) conn.log.error({ err, msgid }, 'handler failed');
-    if (!conn.closed) replyError(conn, asChatError(err), msgid, frame);
+    if (!conn.closed) replyError(conn, asChatError(err, hub.stats), msgid, frame);
   }
 }
 

@@ -23,7 +23,7 @@ export const readMarker: Handler = {
       (r) => replyOk(conn, MsgId.READ_MSG, frame, { conv, msgSeq: seq, ...(r.op === 'position' ? { read: r.read, delivered: r.delivered } : {}) }),
       (err: unknown) => {
         conn.log.error({ err, conv }, 'read marker not stored');
-        replyError(conn, asChatError(err), MsgId.READ_MSG, frame);
+        replyError(conn, asChatError(err, hub.stats), MsgId.READ_MSG, frame);
       },
     );
   },

@@ -58,7 +58,7 @@ export function appendChat(
     (err: unknown) => {
       session.forgetOwn(event.mid);
       conn.log.error({ err, conv }, 'append failed');
-      replyError(conn, asChatError(err), reqmsgid, frame);
+      replyError(conn, asChatError(err, hub.stats), reqmsgid, frame);
     },
   );
 }

@@ -68,6 +68,15 @@ export function buildRegistry(hub: Hub, server: ChatServer): Registry {
     },
   });
   new Counter({
+    name: 'chat_internal_errors_total',
+    help: 'requests that failed on a server defect (errno 128), not on an outage; both flavours',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(hub.stats.internalErrors);
+    },
+  });
+  new Counter({
     name: 'chat_error_replies_total',
     help: 'replies with a non-zero errno, by errno',
     labelNames: ['errno'],

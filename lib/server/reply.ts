@@ -1,8 +1,9 @@
 /** Replies. A legacy connection only ever gets the original's shapes, so these are v2-only. */
-import { ChatError, Errors } from '../errors.js';
+import { ChatError, Errors, StorageError } from '../errors.js';
 import { MsgId } from '../protocol/msgid.js';
 import { echoCmid, type Frame } from '../protocol/validate.js';
 import type { Connection } from '../server/connection.js';
+import type { Stats } from './stats.js';
 
 /** the generic error reply (v2); logged only on a legacy connection */
 export function replyError(conn: Connection, err: ChatError, reqmsgid: number | null, frame?: Frame): void {
@@ -21,7 +22,13 @@ export function replyOk(conn: Connection, reqmsgid: number, frame: Frame, extra:
   conn.send({ msgid: MsgId.REQ_ACK, v: 2, reqmsgid, errno: 0, errmsg: Errors.OK.errmsg, ...extra, ...(cmid ? { cmid } : {}) });
 }
 
-/** turns anything a handler threw into a ChatError */
-export function asChatError(err: unknown): ChatError {
-  return err instanceof ChatError ? err : new ChatError('STORAGE_UNAVAILABLE');
+/**
+ * turns anything a handler threw into a ChatError: a storage failure is 114 (try again), any
+ * other exception a bug, 128, counted in `stats`
+ */
+export function asChatError(err: unknown, stats: Stats): ChatError {
+  if (err instanceof ChatError) return err;
+  if (err instanceof StorageError) return new ChatError('STORAGE_UNAVAILABLE');
+  stats.internalErrors++;
+  return new ChatError('INTERNAL_ERROR');
 }

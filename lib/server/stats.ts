@@ -19,6 +19,8 @@ export class Stats {
   readonly framesOut = new Map<number, number>();
   /** replies carrying a non-zero errno, by errno */
   readonly errors = new Map<number, number>();
+  /** exceptions that were not a storage failure (bugs), whatever the connection's flavour */
+  internalErrors = 0;
 
   countIn(msgid: number | null): void {
     const k = msgid === null ? -1 : KNOWN.has(msgid) ? msgid : UNKNOWN_MSGID;

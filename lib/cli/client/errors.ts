@@ -66,6 +66,7 @@ const SENTENCES: Record<string, string> = {
   SERVER_FULL: 'the server is full; try again later or use another server',
   IDLE_TIMEOUT: 'the connection was idle too long and the server closed it',
   SESSION_REPLACED: 'this session was replaced by a newer login of the same account',
+  INTERNAL_ERROR: 'the server hit an internal error (a bug, reported in its log); try again',
 };
 
 /** errno -> the codes that carry it (errno 1 has two), and their standard texts */
