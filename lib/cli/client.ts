@@ -10,6 +10,7 @@ import type { ClientOptions } from '../client/client.js';
 import { Exit, EXIT_CODES_HELP } from './client/errors.js';
 import { runInteractive } from './client/interactive.js';
 import * as script from './client/script.js';
+import { shortUsageErrors } from './usage.js';
 
 function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
@@ -102,7 +103,6 @@ export async function main(argv = process.argv): Promise<void> {
     .option('--tls', 'connect with TLS (the server runs with --tls-cert/--tls-key)')
     .option('--ca <file>', 'with TLS: trust this CA certificate (PEM), e.g. a self-signed server certificate; implies --tls')
     .addHelpText('after', INTERACTIVE_HELP)
-    .showHelpAfterError()
     .action(async (hostArg: string | undefined, portArg: number | undefined, flags: GlobalFlags) => {
       const tty = process.stdin.isTTY === true && process.stdout.isTTY === true;
       const code = await runInteractive({
@@ -170,5 +170,5 @@ export async function main(argv = process.argv): Promise<void> {
     .argument('<seq>', 'the message seq', int('seq', 1))
     .action((conv: string, seq: number, _o: unknown, cmd: Command) => run(() => script.recall(scriptOptions(cmd), conv, seq)));
 
-  await program.parseAsync(argv);
+  await shortUsageErrors(program).parseAsync(argv);
 }
