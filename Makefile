@@ -22,7 +22,9 @@ run: build
 clean:
 	rm -rf dist .tap coverage
 
-# three chatserver processes sharing MariaDB and Redis, behind nginx on 127.0.0.1:8000
+# three chatserver processes sharing MariaDB and Redis, behind nginx on 127.0.0.1:8000; fails
+# (naming the port) if one of 6000-6002 or 8000 is taken, or if this cluster already runs.
+# Other ports: make cluster PORTS="7000 7001 7002" LISTEN=127.0.0.1:9000 (and the same for cluster-stop)
 cluster: build
 	examples/cluster/cluster.sh start
 

@@ -9,8 +9,11 @@ export function createLogger(level: string, base: Record<string, unknown> = {}):
   if (process.stderr.isTTY) {
     return pino({ ...opts, transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'SYS:standard' } } });
   }
-  const dest = pino.destination({ dest: 2, sync: false });
-  // a reader of our stderr that went away (EPIPE) must not stop the server, nor its shutdown
+  // Synchronous writes, as pino's default destination: an asynchronous one is flushed at exit by
+  // sonic-boom's flushSync, which retries a failed write forever, so a reader that went away
+  // (EPIPE: `chatserver 2>&1 | head`) made a SIGTERM'd server hang at exit. A sync write fails
+  // at once, and pino then drops further lines.
+  const dest = pino.destination({ dest: 2, sync: true });
   dest.on('error', () => undefined);
   return pino(opts, dest);
 }

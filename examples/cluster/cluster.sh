@@ -3,11 +3,15 @@
 #   examples/cluster/cluster.sh start   # MariaDB and Redis if needed, 3 servers, nginx on :8000
 #   examples/cluster/cluster.sh stop
 # Settings (environment): LISTEN (127.0.0.1:8000), PORTS ("6000 6001 6002"),
-# CHAT_MYSQL_URL (mysql://root@127.0.0.1:3306/chat), CHAT_REDIS_URL (redis://127.0.0.1:6379).
+# CHAT_MYSQL_URL (mysql://root@127.0.0.1:3306/chat), CHAT_REDIS_URL (redis://127.0.0.1:6379),
+# RUN_DIR (examples/cluster/.run: pid files, logs, nginx.conf), START_TIMEOUT (20 s).
+# start checks every port first, refuses to start over a running cluster, and reports success
+# only once every server and nginx accept connections.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-run="$here/.run"
+run="${RUN_DIR:-$here/.run}"
+START_TIMEOUT="${START_TIMEOUT:-20}"
 LISTEN="${LISTEN:-127.0.0.1:8000}"
 PORTS="${PORTS:-6000 6001 6002}"
 MYSQL_URL="${CHAT_MYSQL_URL:-mysql://root@127.0.0.1:3306/chat}"
@@ -30,11 +34,72 @@ need_services() {
   }
 }
 
+fail() {
+  echo "cluster.sh: $*" >&2
+  exit 1
+}
+
+# LISTEN is host:port or a bare port (nginx then listens on every address)
+listen_host() { case "$LISTEN" in *:*) echo "${LISTEN%:*}" ;; *) echo 0.0.0.0 ;; esac; }
+listen_port() { echo "${LISTEN##*:}"; }
+
+# binds host:port and lets it go: fails while any other process holds it
+port_free() {
+  node -e 'const s = require("net").createServer();
+    s.once("error", () => process.exit(1));
+    s.listen({ host: process.argv[1], port: Number(process.argv[2]), exclusive: true }, () => s.close());' "$1" "$2"
+}
+
+# true once host:port accepts a connection
+port_open() {
+  node -e 'const c = require("net").connect({ host: process.argv[1], port: Number(process.argv[2]) });
+    c.once("connect", () => c.destroy());
+    c.once("error", () => process.exit(1));' "$1" "$2"
+}
+
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+refuse_running() {
+  local f running=""
+  for f in "$run"/server-*.pid "$run/nginx.pid"; do
+    [ -f "$f" ] || continue
+    if alive "$f"; then running+=" $(basename "$f" .pid)=$(cat "$f")"; else rm -f "$f"; fi
+  done
+  [ -z "$running" ] || fail "a cluster is already running from $run (${running# }); stop it first: make cluster-stop"
+}
+
+check_ports() {
+  local port
+  for port in $PORTS; do
+    port_free 127.0.0.1 "$port" || fail "port $port (a chatserver's, PORTS=\"$PORTS\") is in use by another process; free it or choose other PORTS"
+  done
+  port_free "$(listen_host)" "$(listen_port)" || fail "port $(listen_port) (nginx's, LISTEN=$LISTEN) is in use by another process; free it or choose another LISTEN"
+}
+
+# waits until the server on $1 (pid file $2) accepts connections; fails if it exits first
+wait_server() {
+  local port="$1" pidfile="$2" deadline=$((SECONDS + START_TIMEOUT))
+  until port_open 127.0.0.1 "$port"; do
+    if ! alive "$pidfile"; then
+      tail -n 5 "$run/server-$port.log" >&2 || true
+      stop >/dev/null
+      fail "the chatserver on port $port exited during start (log above: $run/server-$port.log)"
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      stop >/dev/null
+      fail "the chatserver on port $port did not listen within ${START_TIMEOUT}s ($run/server-$port.log)"
+    fi
+    sleep 0.2
+  done
+}
+
 start() {
-  need_services
   mkdir -p "$run"
+  refuse_running
+  check_ports
+  need_services
   [ -f "$root/dist/lib/cli/server.js" ] || (cd "$root" && npm run build)
-  "$root/bin/chatserver" migrate --mysql "$MYSQL_URL" --redis "$REDIS_URL"
+  "$root/bin/chatserver" migrate --mysql "$MYSQL_URL"
   upstreams=""
   for port in $PORTS; do
     "$root/bin/chatserver" --port "$port" --mysql "$MYSQL_URL" --redis "$REDIS_URL" \
@@ -42,12 +107,16 @@ start() {
     echo $! >"$run/server-$port.pid"
     upstreams+="        server 127.0.0.1:$port max_fails=3 fail_timeout=30s;"$'\n'
   done
+  for port in $PORTS; do wait_server "$port" "$run/server-$port.pid"; done
   sed -e "s#{{STREAM_MODULE}}#$STREAM_MODULE#" -e "s#{{RUN_DIR}}#$run#g" -e "s#{{LISTEN}}#$LISTEN#" \
     -e "/{{UPSTREAMS}}/{
 r /dev/stdin
 d
 }" "$here/nginx.conf.template" <<<"$upstreams" >"$run/nginx.conf"
-  nginx -c "$run/nginx.conf" -p "$run"
+  if ! nginx -c "$run/nginx.conf" -p "$run" || ! port_open "$(listen_host | sed 's/^0\.0\.0\.0$/127.0.0.1/')" "$(listen_port)"; then
+    stop >/dev/null
+    fail "nginx did not start on $LISTEN (see $run/nginx-error.log)"
+  fi
   echo "clusterchat: $(echo $PORTS | wc -w) servers (ports $PORTS) behind nginx on $LISTEN"
   echo "  connect:  bin/chatclient ${LISTEN%:*} ${LISTEN##*:}    or    nc ${LISTEN%:*} ${LISTEN##*:}"
   echo "  logs:     $run/server-*.log"
@@ -56,9 +125,13 @@ d
 
 stop() {
   if [ -f "$run/nginx.pid" ]; then nginx -c "$run/nginx.conf" -p "$run" -s stop 2>/dev/null || true; fi
+  local f pid
   for f in "$run"/server-*.pid; do
     [ -f "$f" ] || continue
-    kill "$(cat "$f")" 2>/dev/null || true
+    pid="$(cat "$f")"
+    kill "$pid" 2>/dev/null || true
+    # a graceful shutdown takes a moment; the ports are free once it is over
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     rm -f "$f"
   done
   echo "clusterchat cluster stopped"

@@ -7,9 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ClientOptions } from '../client/client.js';
+import { defaultOptions } from '../config.js';
 import { Exit, EXIT_CODES_HELP } from './client/errors.js';
 import { runInteractive } from './client/interactive.js';
 import * as script from './client/script.js';
+import { shortUsageErrors } from './usage.js';
 
 function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
@@ -31,12 +33,14 @@ interface GlobalFlags {
   color: boolean;
   tls?: boolean;
   ca?: string;
+  maxFrame: number;
 }
 
 /** the server to talk to: plain TCP, or TLS with `--tls` (trusting `--ca <file>` if given) */
 function endpoint(host: string, port: number, f: GlobalFlags): ClientOptions {
-  if (!f.tls && !f.ca) return { host, port };
-  return { host, port, tls: f.ca ? { ca: readFileSync(f.ca) } : {} };
+  const ep = { host, port, maxFrameBytes: f.maxFrame };
+  if (!f.tls && !f.ca) return ep;
+  return { ...ep, tls: f.ca ? { ca: readFileSync(f.ca) } : {} };
 }
 
 function scriptOptions(cmd: Command): script.ScriptOptions {
@@ -101,8 +105,12 @@ export async function main(argv = process.argv): Promise<void> {
     .option('--no-color', 'no colours (also when $NO_COLOR is set or output is not a terminal)')
     .option('--tls', 'connect with TLS (the server runs with --tls-cert/--tls-key)')
     .option('--ca <file>', 'with TLS: trust this CA certificate (PEM), e.g. a self-signed server certificate; implies --tls')
+    .addOption(
+      new Option('--max-frame <bytes>', "the server's --max-frame: a message whose frame is larger is refused before it is sent")
+        .default(defaultOptions.maxFrame)
+        .argParser(int('max-frame', 64)),
+    )
     .addHelpText('after', INTERACTIVE_HELP)
-    .showHelpAfterError()
     .action(async (hostArg: string | undefined, portArg: number | undefined, flags: GlobalFlags) => {
       const tty = process.stdin.isTTY === true && process.stdout.isTTY === true;
       const code = await runInteractive({
@@ -170,5 +178,5 @@ export async function main(argv = process.argv): Promise<void> {
     .argument('<seq>', 'the message seq', int('seq', 1))
     .action((conv: string, seq: number, _o: unknown, cmd: Command) => run(() => script.recall(scriptOptions(cmd), conv, seq)));
 
-  await program.parseAsync(argv);
+  await shortUsageErrors(program).parseAsync(argv);
 }

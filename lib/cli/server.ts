@@ -5,6 +5,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { buildStore, createApp } from '../app.js';
 import { defaultOptions, resolveOptions, type ServerOptions } from '../config.js';
+import { checkPortFree } from './port.js';
+import { shortUsageErrors } from './usage.js';
 
 function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
@@ -129,7 +131,10 @@ function toOptions(f: Flags): ServerOptions {
 }
 
 async function run(flags: Flags): Promise<void> {
-  const app = createApp(toOptions(flags));
+  const opts = toOptions(flags);
+  await checkPortFree(opts.port, opts.host, '--port');
+  if (opts.metricsPort !== null) await checkPortFree(opts.metricsPort, opts.metricsHost, '--metrics-port');
+  const app = createApp(opts);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -149,12 +154,24 @@ async function run(flags: Flags): Promise<void> {
   await app.start();
 }
 
-async function migrate(flags: Flags): Promise<void> {
-  const opts = toOptions(flags);
-  const store = buildStore(opts);
+interface MigrateFlags {
+  db: string;
+  mysql?: string;
+}
+
+async function migrate(flags: MigrateFlags): Promise<void> {
+  const store = buildStore({ ...defaultOptions, db: flags.db, mysql: flags.mysql ?? null });
   await store.migrate();
   await store.close();
-  console.log(`schema applied to ${opts.mysql ? new URL(opts.mysql).pathname.slice(1) || 'chat' : opts.db}`);
+  console.log(`schema applied to ${flags.mysql ? new URL(flags.mysql).pathname.slice(1) || 'chat' : flags.db}`);
+}
+
+/** only what applies the schema; --redis is accepted (and unused) so a server's flags work here */
+function migrateOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--db <file>', 'SQLite file of the embedded store (created if missing)').env('CHAT_DB').default(defaultOptions.db))
+    .addOption(new Option('--mysql <url>', 'MySQL/MariaDB URL, e.g. mysql://root@127.0.0.1:3306/chat (the database is created if missing)').env('CHAT_MYSQL_URL'))
+    .addOption(new Option('--redis <url>').env('CHAT_REDIS_URL').hideHelp());
 }
 
 function fatal(err: unknown): never {
@@ -168,11 +185,10 @@ export async function main(argv = process.argv): Promise<void> {
       'clusterchat server: newline-delimited JSON over TCP (the ClusterChatServer protocol and v2).\n' +
         'Embedded by default (a SQLite file, one process); cluster mode with --mysql and --redis.',
     )
-    .showHelpAfterError()
     .enablePositionalOptions()
     .action((flags: Flags) => run(flags).catch(fatal));
-  serverOptions(program.command('migrate'))
+  migrateOptions(program.command('migrate'))
     .description('apply the database schema (creating the database if needed) and exit')
-    .action((flags: Flags) => migrate(flags).catch(fatal));
-  await program.parseAsync(argv);
+    .action((flags: MigrateFlags) => migrate(flags).catch(fatal));
+  await shortUsageErrors(program).parseAsync(argv);
 }

@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { defaultOptions } from '../config.js';
 import { Errors } from '../errors.js';
 import { MsgId } from '../protocol/msgid.js';
 import type { ConvSummary } from '../models/conversations.js';
@@ -35,6 +36,34 @@ export interface ClientOptions extends Endpoint {
    * then reconnects — how a half-open connection is noticed @default 30000 (0: never)
    */
   pingIntervalMs?: number;
+  /**
+   * the largest frame the server takes (its --max-frame): a request whose frame is bigger is
+   * refused here (FrameTooLargeError), since the server would close the connection on it
+   * @default 65536
+   */
+  maxFrameBytes?: number;
+  /**
+   * reconnects a send may be resent after: one that is still unanswered after this many
+   * (each connection dropped again before the ack) fails instead of being sent forever @default 3
+   */
+  maxResends?: number;
+}
+
+/** a request not sent: its frame is over the server's frame limit */
+export class FrameTooLargeError extends Error {
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(`the request's frame would be ${bytes} bytes, over the server's limit of ${limit}`);
+  }
+}
+
+/** a send given up on: every connection it was resent on dropped before the ack */
+export class ResendLimitError extends Error {
+  constructor(readonly resends: number) {
+    super(`resent after ${resends} reconnects and the connection dropped each time; not sending it again`);
+  }
 }
 
 /** one event of a conversation, as the stream hands it out */
@@ -118,6 +147,8 @@ interface Pending {
   timer: NodeJS.Timeout | null;
   /** sends survive reconnects and are resent; other requests fail on disconnect */
   send: boolean;
+  /** how many reconnects it was resent after */
+  resends: number;
 }
 
 interface ConvState {
@@ -165,6 +196,8 @@ export class ChatClient extends EventEmitter<ClientEvents> {
       resendAfterMs: 5000,
       gapWaitMs: 300,
       pingIntervalMs: 30_000,
+      maxFrameBytes: defaultOptions.maxFrame,
+      maxResends: 3,
       ...opts,
     };
     this.#wire = wire;
@@ -202,8 +235,10 @@ export class ChatClient extends EventEmitter<ClientEvents> {
     const full = { ...frame, v: 2, cmid };
     // a send waits for the reconnect and goes out then; anything else fails now
     if (!this.connected && opts.send !== true) return Promise.reject(new Error('not connected'));
+    const bytes = Buffer.byteLength(JSON.stringify(full));
+    if (bytes > this.#opts.maxFrameBytes) return Promise.reject(new FrameTooLargeError(bytes, this.#opts.maxFrameBytes));
     return new Promise((resolve, reject) => {
-      const p: Pending = { frame: full, resolve, reject, timer: null, send: opts.send === true };
+      const p: Pending = { frame: full, resolve, reject, timer: null, send: opts.send === true, resends: 0 };
       this.#pending.set(cmid, p);
       this.#arm(cmid, p);
       this.#wire.send(full);
@@ -525,9 +560,18 @@ export class ChatClient extends EventEmitter<ClientEvents> {
     if (this.#opts.reconnect) void this.#reconnect();
   }
 
+  /** the next reconnect's delay; back to the first only after a connection that lasted */
+  #delay = 0;
+  #upSince = Date.now();
+
   async #reconnect(): Promise<void> {
-    let delay = this.#opts.backoffMs[0];
+    const [first, max] = this.#opts.backoffMs;
+    // a connection that drops right after it was made (a server that closes on something this
+    // client resends) must not be reopened at the first delay every time
+    if (this.#delay === 0 || Date.now() - this.#upSince >= max) this.#delay = first;
     while (!this.#closing) {
+      const delay = this.#delay;
+      this.#delay = Math.min(delay * 2, max);
       await new Promise((r) => setTimeout(r, delay * (0.75 + Math.random() * 0.5)));
       if (this.#closing) return;
       try {
@@ -538,15 +582,13 @@ export class ChatClient extends EventEmitter<ClientEvents> {
         }
         this.#wire = wire;
         this.#attach(wire);
+        this.#upSince = Date.now();
         await this.#resume();
         this.emit('reconnected');
         return;
       } catch (err) {
         this.emit('error', err as Error);
-        if (this.#wire.closed) {
-          delay = Math.min(delay * 2, this.#opts.backoffMs[1]);
-          continue;
-        }
+        if (this.#wire.closed) continue;
         return;
       }
     }
@@ -558,7 +600,16 @@ export class ChatClient extends EventEmitter<ClientEvents> {
     const { id, password } = this.#credentials;
     const r = await this.request({ msgid: MsgId.LOGIN_MSG, id, password, ...(this.#token ? { token: this.#token } : {}) });
     const info = this.#loggedIn(r);
-    for (const p of this.#pending.values()) if (p.send) this.#wire.send(p.frame);
+    for (const [cmid, p] of this.#pending) {
+      if (!p.send) continue;
+      if (++p.resends <= this.#opts.maxResends) {
+        this.#wire.send(p.frame);
+        continue;
+      }
+      if (p.timer) clearTimeout(p.timer);
+      this.#pending.delete(cmid);
+      p.reject(new ResendLimitError(this.#opts.maxResends));
+    }
     this.#syncAll(info.convs);
   }
 }

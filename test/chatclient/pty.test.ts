@@ -3,22 +3,12 @@
  * are on screen, the password is not echoed, and a line that arrives while the user is typing
  * is printed above the prompt, which is redrawn with the half-typed input intact.
  */
-import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import { ChatClient } from '../../lib/client/client.js';
 import { startServer } from '../fixtures/harness.js';
-import { clientInPty, libClient } from './fixtures/util.js';
+import { clientInPty, HAS_SCRIPT, libClient, loginInPty, stripAnsi as strip } from './fixtures/util.js';
 
-let hasScript = true;
-try {
-  execFileSync('script', ['--version'], { stdio: 'ignore' });
-} catch {
-  hasScript = false;
-}
-
-const strip = (s: string) => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
-
-t.test('typing is not disturbed by an incoming line', { skip: hasScript ? false : 'util-linux script is not installed' }, async (t) => {
+t.test('typing is not disturbed by an incoming line', { skip: HAS_SCRIPT ? false : 'util-linux script is not installed' }, async (t) => {
   const srv = await startServer(t);
   const reg = await ChatClient.connect({ host: '127.0.0.1', port: srv.port, reconnect: false });
   const a = await reg.register('zhang san', 'sekrit-pw');
@@ -31,13 +21,7 @@ t.test('typing is not disturbed by an incoming line', { skip: hasScript ? false 
   const p = clientInPty(t, ['127.0.0.1', String(srv.port)]);
   await p.waitOut('choice:');
   t.match(strip(p.out), '========================\r\n1. login\r\n2. register\r\n3. quit\r\n========================\r\n');
-  p.write('1\r');
-  await p.waitOut('userid:');
-  p.write(`${a}\r`);
-  await p.waitOut('userpassword:');
-  p.write('sekrit-pw\r');
-  await p.waitOut('======================================================');
-  await p.waitOut('> ');
+  await loginInPty(p, a, 'sekrit-pw');
   t.notMatch(p.out, 'sekrit-pw', 'the password was not echoed');
   t.match(strip(p.out), `current login user => id:${a} name:zhang san`);
 

@@ -3,7 +3,7 @@
  * server can answer (lib/errors.ts), a sentence for a server that is not there, and the exit
  * codes of the non-interactive commands.
  */
-import { ChatReplyError } from '../../client/client.js';
+import { ChatReplyError, FrameTooLargeError, ResendLimitError } from '../../client/client.js';
 import { Errors } from '../../errors.js';
 import { MsgId } from '../../protocol/msgid.js';
 
@@ -109,6 +109,12 @@ export function describeReply(errno: number, errmsg: string | undefined, context
 export function describeError(err: unknown, context?: 'register' | 'login'): string {
   if (err instanceof ChatReplyError) {
     return describeReply(err.errno, typeof err.reply.errmsg === 'string' ? err.reply.errmsg : undefined, context);
+  }
+  if (err instanceof FrameTooLargeError) {
+    return `the message is too long: its frame would be ${err.bytes} bytes, and the server takes at most ${err.limit} (--max-frame)`;
+  }
+  if (err instanceof ResendLimitError) {
+    return `not sent: the connection dropped every time it went out (${err.resends + 1} tries); the server may be refusing it`;
   }
   if (err instanceof Error) {
     if (err.message === 'disconnected') return 'the connection was lost before the server answered';

@@ -223,13 +223,13 @@ class Interactive implements Names {
   async #login(): Promise<Outcome | void> {
     const idText = await this.#screen.ask('userid:');
     if (idText === null) return 'eof';
-    const password = await this.#screen.ask('userpassword:', { hidden: true });
-    if (password === null) return 'eof';
     const id = parseId(idText);
     if (id === null) {
       this.#error('invalid userid! (a number, as register printed it)');
       return;
     }
+    const password = await this.#screen.ask('userpassword:', { hidden: true });
+    if (password === null) return 'eof';
     const client = await this.#connection();
     if (!client || !this.#connected()) return;
     let info: LoginInfo;
@@ -341,8 +341,8 @@ class Interactive implements Names {
   #chat(rest: string): void {
     const j = rest.indexOf(':');
     const to = j === -1 ? null : parseId(rest.slice(0, j));
-    if (to === null) {
-      this.#error('chat command invalid!');
+    if (to === null || rest.slice(j + 1).trim() === '') {
+      this.#error(to === null ? 'chat command invalid!' : 'chat command invalid! (no message after chat:friendid:)');
       return;
     }
     this.#current = pairRef(this.#me, to);
@@ -352,8 +352,8 @@ class Interactive implements Names {
   #groupChat(rest: string): void {
     const j = rest.indexOf(':');
     const gid = j === -1 ? null : parseId(rest.slice(0, j));
-    if (gid === null) {
-      this.#error('groupchat command invalid!');
+    if (gid === null || rest.slice(j + 1).trim() === '') {
+      this.#error(gid === null ? 'groupchat command invalid!' : 'groupchat command invalid! (no message after groupchat:groupid:)');
       return;
     }
     this.#current = groupRef(gid);

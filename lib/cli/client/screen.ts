@@ -66,6 +66,8 @@ export class Screen {
     });
     this.#rl.on('close', () => {
       this.#ended = true;
+      // Ctrl+D (or Ctrl+C) at a prompt: the shell's prompt must not follow ours on its line
+      if (this.tty && this.#prompting) this.#out.write('\n');
       this.#prompting = false;
       if (this.#waiter) {
         const w = this.#waiter;
@@ -136,7 +138,7 @@ export class Screen {
       // a terminal echoed the line when it was typed; show it again after its prompt
       if (this.tty) this.#out.write(`${prompt}${line === null || opts.hidden ? '' : line}\n`);
       else this.#out.write(prompt);
-      if (opts.command && !this.tty) this.#dangling = true;
+      if ((opts.command || line === null) && !this.tty) this.#dangling = true;
       return Promise.resolve(line);
     }
     if (this.#dangling) {
@@ -151,7 +153,8 @@ export class Screen {
     if (opts.hidden && this.tty) this.#muted = true;
     return new Promise((resolve) => {
       this.#waiter = (line) => {
-        this.#dangling = this.#dangling && line !== null && !this.tty;
+        // pipe mode: a prompt answered by the end of input still needs its line ended
+        this.#dangling = !this.tty && (this.#dangling || line === null);
         resolve(line);
       };
     });

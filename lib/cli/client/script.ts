@@ -3,7 +3,7 @@
  * sentence on stderr when something fails, and an exit code that says what (errors.ts Exit).
  */
 import { readFileSync } from 'node:fs';
-import { ChatClient, ChatReplyError, type ChatEvent, type ClientOptions, type LoginInfo } from '../../client/client.js';
+import { ChatClient, ChatReplyError, FrameTooLargeError, type ChatEvent, type ClientOptions, type LoginInfo } from '../../client/client.js';
 import { parseConvRef, type ConvRef } from './conv.js';
 import { describeConnectError, describeError, Exit, isLoginRefusal } from './errors.js';
 import { eventLine, type Names } from './format.js';
@@ -70,6 +70,7 @@ async function connect(o: ScriptOptions): Promise<ChatClient> {
 function refused(err: unknown, what: string, context?: 'register'): ExitError {
   if (err instanceof ExitError) return err;
   if (err instanceof ChatReplyError) return new ExitError(Exit.REFUSED, `${what}: ${describeError(err, context)}`);
+  if (err instanceof FrameTooLargeError) return new ExitError(Exit.USAGE, `${what}: ${describeError(err)}`);
   return new ExitError(Exit.CONNECT, `${what}: ${describeError(err)}`);
 }
 
