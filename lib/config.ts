@@ -51,6 +51,12 @@ export interface ServerOptions {
   loginMaxDelayMs: number;
   /** a v2 connection that sends nothing (not even PING) for this long is closed, ms @default 90000 */
   idleTimeoutMs: number;
+  /** a connection without a session (not logged in yet, or after LOGINOUT) for this long is closed, both flavours, ms @default 60000 */
+  loginTimeoutMs: number;
+  /** connections from one IP address at once (TLS handshakes included); more are refused @default 256 */
+  maxConnectionsPerAddress: number;
+  /** a TLS handshake not done in this long is dropped, ms @default 10000 */
+  tlsHandshakeTimeoutMs: number;
   /** TLS certificate and key (PEM files); both or neither @default null */
   tlsCert: string | null;
   tlsKey: string | null;
@@ -100,6 +106,9 @@ export const defaultOptions: ServerOptions = {
   loginFreeFailures: 3,
   loginMaxDelayMs: 30_000,
   idleTimeoutMs: 90_000,
+  loginTimeoutMs: 60_000,
+  maxConnectionsPerAddress: 256,
+  tlsHandshakeTimeoutMs: 10_000,
   tlsCert: null,
   tlsKey: null,
   metricsPort: null,

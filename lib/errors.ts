@@ -40,6 +40,10 @@ export const Errors = {
   SESSION_REPLACED: { errno: 127, errmsg: 'this session was replaced by a newer login' },
   /** a defect in the server, not an outage: reported in the log and chat_internal_errors_total */
   INTERNAL_ERROR: { errno: 128, errmsg: 'internal server error' },
+  /** a connection that did not log in within --login-timeout is closed */
+  LOGIN_TIMEOUT: { errno: 129, errmsg: 'not logged in in time, closing' },
+  /** more connections from one address than --max-connections-per-address */
+  TOO_MANY_CONNECTIONS: { errno: 130, errmsg: 'too many connections from your address' },
 } as const;
 
 export type ErrorCode = keyof typeof Errors;

@@ -53,6 +53,9 @@ function serverOptions(cmd: Command): Command {
   opt('--login-free-failures <n>', 'failed logins per account or address answered at once; later ones wait longer each time', 'CHAT_LOGIN_FREE_FAILURES', d.loginFreeFailures, int('login-free-failures', 0));
   opt('--login-max-delay <ms>', 'the longest wait before a failed login is answered', 'CHAT_LOGIN_MAX_DELAY', d.loginMaxDelayMs, int('login-max-delay', 0));
   opt('--idle-timeout <ms>', 'a v2 connection silent this long (no frame, not even PING) is closed', 'CHAT_IDLE_TIMEOUT', d.idleTimeoutMs, int('idle-timeout', 1000));
+  opt('--login-timeout <ms>', 'a connection not logged in this long (both flavours) is closed', 'CHAT_LOGIN_TIMEOUT', d.loginTimeoutMs, int('login-timeout', 1000));
+  opt('--max-connections-per-address <n>', 'connections from one IP address at once (behind a proxy that hides client addresses, raise it)', 'CHAT_MAX_CONNECTIONS_PER_ADDRESS', d.maxConnectionsPerAddress, int('max-connections-per-address', 1));
+  opt('--tls-handshake-timeout <ms>', 'a TLS handshake not done in this long is dropped', 'CHAT_TLS_HANDSHAKE_TIMEOUT', d.tlsHandshakeTimeoutMs, int('tls-handshake-timeout', 100));
   opt('--tls-cert <file>', 'serve TLS with this certificate (PEM; needs --tls-key)', 'CHAT_TLS_CERT');
   opt('--tls-key <file>', 'the private key of --tls-cert (PEM)', 'CHAT_TLS_KEY');
   opt('--metrics-port <port>', 'serve /metrics (Prometheus), /healthz and /readyz over HTTP on this port', 'CHAT_METRICS_PORT', undefined, int('metrics-port', 0, 65535));
@@ -87,6 +90,9 @@ interface Flags {
   loginFreeFailures: number;
   loginMaxDelay: number;
   idleTimeout: number;
+  loginTimeout: number;
+  maxConnectionsPerAddress: number;
+  tlsHandshakeTimeout: number;
   tlsCert?: string;
   tlsKey?: string;
   metricsPort?: number;
@@ -121,6 +127,9 @@ function toOptions(f: Flags): ServerOptions {
     loginFreeFailures: f.loginFreeFailures,
     loginMaxDelayMs: f.loginMaxDelay,
     idleTimeoutMs: f.idleTimeout,
+    loginTimeoutMs: f.loginTimeout,
+    maxConnectionsPerAddress: f.maxConnectionsPerAddress,
+    tlsHandshakeTimeoutMs: f.tlsHandshakeTimeout,
     tlsCert: f.tlsCert ?? null,
     tlsKey: f.tlsKey ?? null,
     metricsPort: f.metricsPort ?? null,

@@ -24,6 +24,8 @@ export class Connection {
   readonly address: string;
   /** when the last frame came in (ms, performance.now()) */
   lastFrameAt = performance.now();
+  /** since when the connection has had no session (ms, performance.now(); kept fresh while it has one) */
+  noSessionSince = performance.now();
   /** the connection speaks v2 from its first frame carrying "v":2 on */
   v2 = false;
   session: Session | null = null;

@@ -21,6 +21,11 @@ export class ChatServer {
   readonly log: Logger;
   readonly #server: net.Server | tls.Server;
   readonly #conns = new Set<Connection>();
+  /** raw TCP sockets open, by address, TLS handshakes included: what the connection caps count */
+  readonly #perAddress = new Map<string, number>();
+  #open = 0;
+  /** `address:port` -> stop counting that socket (it is being refused) */
+  readonly #release = new Map<string, () => void>();
   #nextId = 1;
   #closing = false;
   readonly #idleSweep: NodeJS.Timeout;
@@ -29,24 +34,71 @@ export class ChatServer {
     this.hub = hub;
     this.log = hub.log;
     const { tlsCert, tlsKey } = hub.opts;
+    const tlsOn = Boolean(tlsCert && tlsKey);
     this.#server =
       tlsCert && tlsKey
-        ? tls.createServer({ cert: readFileSync(tlsCert), key: readFileSync(tlsKey) }, (socket) => this.#accept(socket))
+        ? tls.createServer(
+            { cert: readFileSync(tlsCert), key: readFileSync(tlsKey), handshakeTimeout: hub.opts.tlsHandshakeTimeoutMs },
+            (socket) => this.#accept(socket),
+          )
         : net.createServer((socket) => this.#accept(socket));
+    // before the accept handler: every socket is counted from its first moment
+    this.#server.prependListener('connection', (raw: net.Socket) => this.#count(raw, tlsOn));
     this.#server.on('error', (err) => this.log.error({ err }, 'server error'));
-    if (tlsCert) this.#server.on('tlsClientError', (err) => this.log.debug({ err }, 'TLS handshake failed'));
+    if (tlsCert) {
+      // a failed or timed-out handshake (--tls-handshake-timeout) is not closed by node itself
+      this.#server.on('tlsClientError', (err, socket) => {
+        this.log.debug({ err }, 'TLS handshake failed');
+        socket.destroy();
+      });
+    }
     this.#idleSweep = setInterval(() => this.#closeIdle(), IDLE_SWEEP_MS);
     this.#idleSweep.unref();
   }
 
-  /** v2 clients ping; one that has sent nothing for the idle timeout is gone (a vanished phone) */
+  /**
+   * v2 clients ping; one that has sent nothing for the idle timeout is gone (a vanished phone).
+   * A connection of either flavour that holds no session for the login timeout is closed: a
+   * silent socket must not keep its slot. Logged-in legacy clients cannot ping and are left to
+   * TCP keep-alive.
+   */
   #closeIdle(): void {
-    const limit = performance.now() - this.hub.opts.idleTimeoutMs;
+    const now = performance.now();
+    const idleLimit = now - this.hub.opts.idleTimeoutMs;
+    const loginLimit = now - this.hub.opts.loginTimeoutMs;
     for (const conn of this.#conns) {
-      if (conn.v2 && conn.lastFrameAt < limit) {
+      if (conn.session || conn.busy) conn.noSessionSince = now;
+      if (conn.v2 && conn.lastFrameAt < idleLimit) {
         conn.log.info('v2 connection idle past the timeout; closing');
         this.#refuse(conn, 'IDLE_TIMEOUT');
+      } else if (conn.noSessionSince < loginLimit) {
+        conn.log.info('connection not logged in within the login timeout; closing');
+        this.#refuse(conn, 'LOGIN_TIMEOUT');
       }
+    }
+  }
+
+  #count(raw: net.Socket, tlsOn: boolean): void {
+    const addr = raw.remoteAddress ?? '?';
+    const key = `${addr}:${raw.remotePort ?? 0}`;
+    this.#open++;
+    this.#perAddress.set(addr, (this.#perAddress.get(addr) ?? 0) + 1);
+    let counted = true;
+    const release = () => {
+      if (!counted) return;
+      counted = false;
+      this.#open--;
+      const n = (this.#perAddress.get(addr) ?? 1) - 1;
+      if (n === 0) this.#perAddress.delete(addr);
+      else this.#perAddress.set(addr, n);
+      this.#release.delete(key);
+    };
+    this.#release.set(key, release);
+    raw.once('close', release);
+    // a TLS handshake cannot be answered in the protocol: over a cap, it is dropped at once
+    if (tlsOn && (this.#open > this.hub.opts.maxConnections || this.#perAddress.get(addr)! > this.hub.opts.maxConnectionsPerAddress)) {
+      this.log.warn({ remote: key }, 'connection cap reached during the TLS handshake; dropping');
+      raw.destroy();
     }
   }
 
@@ -55,14 +107,18 @@ export class ChatServer {
    * client gets nothing it does not know: wait briefly for the first frame, tell a v2 client
    * why, and close either way.
    */
-  #refuseFull(conn: Connection, socket: net.Socket): void {
-    conn.log.warn({ max: this.hub.opts.maxConnections }, 'connection limit reached; refusing');
+  #refuseFull(conn: Connection, socket: net.Socket, code: 'SERVER_FULL' | 'TOO_MANY_CONNECTIONS'): void {
+    this.#release.get(`${conn.address}:${socket.remotePort ?? 0}`)?.();
+    conn.log.warn(
+      code === 'SERVER_FULL' ? { max: this.hub.opts.maxConnections } : { maxPerAddress: this.hub.opts.maxConnectionsPerAddress },
+      code === 'SERVER_FULL' ? 'connection limit reached; refusing' : 'connection limit of this address reached; refusing',
+    );
     const timer = setTimeout(() => conn.destroy(), 2000);
     timer.unref();
     socket.once('close', () => clearTimeout(timer));
     socket.once('data', (chunk: Buffer) => {
       conn.v2 = /"v"\s*:\s*2\b/.test(chunk.toString('utf8', 0, Math.min(chunk.length, 4096)));
-      this.#refuse(conn, 'SERVER_FULL');
+      this.#refuse(conn, code);
     });
   }
 
@@ -109,8 +165,12 @@ export class ChatServer {
       drainTimeoutMs: opts.drainTimeoutMs,
     });
     socket.on('error', (err) => conn.log.debug({ err }, 'socket error'));
-    if (this.#conns.size >= opts.maxConnections) {
-      this.#refuseFull(conn, socket);
+    if (this.#open > opts.maxConnections) {
+      this.#refuseFull(conn, socket, 'SERVER_FULL');
+      return;
+    }
+    if ((this.#perAddress.get(conn.address) ?? 0) > opts.maxConnectionsPerAddress) {
+      this.#refuseFull(conn, socket, 'TOO_MANY_CONNECTIONS');
       return;
     }
     this.#conns.add(conn);

@@ -2,8 +2,11 @@
  * Attacks on a default server (issue: abuse resistance). Each subtest reproduces one attack
  * that worked before its fix and checks that it no longer does, and what an honest user sees.
  */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import tls from 'node:tls';
 import t from 'tap';
-import { barrier, LineClient, login, register, startServer } from '../fixtures/harness.js';
+import { barrier, LineClient, login, register, startServer, tempDir, waitFor } from '../fixtures/harness.js';
 import { httpGet, parseMetrics } from './util.js';
 
 t.test('made-up msgids do not create metric series', async (t) => {
@@ -17,7 +20,8 @@ t.test('made-up msgids do not create metric series', async (t) => {
   await c.next((f) => f.msgid === 5);
   await barrier(c, true);
   const m = await scrape();
-  t.ok(series(m).length <= 5, `a handful of chat_frames_in_total series (${series(m).join(', ')})`);
+  const n = series(m).length;
+  t.ok(n <= 5, `a handful of chat_frames_in_total series (${n})`);
   t.equal(m.get('chat_frames_in_total{msgid="unknown"}'), 5000, 'every made-up msgid counted under "unknown"');
   t.equal(m.get('chat_frames_in_total{msgid="4"}'), 1, 'a real msgid keeps its own label');
 });
@@ -44,4 +48,71 @@ t.test('a bug is reported as an internal error, an outage as storage unavailable
   c.send({ msgid: 26, v: 2, cmid: 'cl' });
   t.match(await c.msg(11), { errno: 114, cmid: 'cl' }, 'a request that needs the store: 114');
   t.equal((await scrape()).get('chat_internal_errors_total'), 1, 'not counted as a defect');
+});
+
+t.test('silent sockets cannot keep an honest client out', async (t) => {
+  const app = await startServer(t, { maxConnections: 20, maxConnectionsPerAddress: 10, loginTimeoutMs: 1500 });
+  // the attacker, from 127.0.0.1: 20 sockets that never send a byte, one v2 socket that pings and never logs in
+  const silent = await Promise.all(Array.from({ length: 20 }, () => LineClient.connect(t, app.port)));
+  await waitFor(() => silent.filter((c) => c.closed).length >= 10, 10_000, () => 'the sockets past the per-address cap to be closed');
+
+  const honest = await LineClient.connect(t, app.port, '127.0.0.1', '127.0.0.2');
+  const id = await register(honest, 'honest', 'pw', true);
+  t.equal((await login(honest, id, 'pw', true)).errno, 0, 'a client from another address gets in and logs in');
+
+  await waitFor(() => silent.every((c) => c.closed), 10_000, () => 'the silent sockets to be closed at the login timeout');
+  t.same(silent.flatMap((c) => c.frames), [], 'a silent (legacy) socket is closed without a word');
+
+  const pinger = await LineClient.connect(t, app.port, '127.0.0.1', '127.0.0.3');
+  pinger.send({ msgid: 28, v: 2 });
+  await pinger.msg(29);
+  t.match(await pinger.msg(11, 10_000), { errno: 129, errmsg: 'not logged in in time, closing', reqmsgid: null }, 'a v2 one is told why');
+  await pinger.waitClosed();
+  t.notOk(honest.closed, 'the logged-in client stays');
+});
+
+t.test('the per-address cap: one more connection is refused, v2 is told why', async (t) => {
+  const app = await startServer(t, { maxConnectionsPerAddress: 3 });
+  const held = await Promise.all(Array.from({ length: 3 }, () => LineClient.connect(t, app.port)));
+  const extra = await LineClient.connect(t, app.port);
+  extra.send({ msgid: 28, v: 2, cmid: 'p' });
+  t.match(await extra.msg(11), { errno: 130, errmsg: 'too many connections from your address' });
+  await extra.waitClosed();
+  held[0]!.close();
+  await waitFor(() => app.server.connectionCount === 2, 5000, () => 'the closed one to leave');
+  const again = await LineClient.connect(t, app.port);
+  again.send({ msgid: 28, v: 2, cmid: 'p2' });
+  t.match(await again.msg(29), { cmid: 'p2' }, 'a freed slot is taken again');
+});
+
+t.test('TLS: a handshake that never comes is dropped, and handshakes count against the caps', async (t) => {
+  if (spawnSync('openssl', ['version']).status !== 0) {
+    if (process.env.CI) t.fail('openssl is not installed, and CI requires it');
+    else t.plan(0, 'openssl not installed');
+    return;
+  }
+  const dir = tempDir(t);
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost']);
+  t.equal(made.status, 0, 'a throwaway certificate');
+  const app = await startServer(t, { tlsCert: cert, tlsKey: key, tlsHandshakeTimeoutMs: 500, maxConnectionsPerAddress: 2 });
+  // plain TCP sockets that never start the handshake
+  const stalled = await Promise.all([0, 1].map(() => LineClient.connect(t, app.port)));
+  const third = await LineClient.connect(t, app.port);
+  await third.waitClosed(2000);
+  t.pass('a third handshake from the same address is dropped at once');
+  const started = performance.now();
+  await Promise.all(stalled.map((c) => c.waitClosed(10_000)));
+  const took = performance.now() - started;
+  t.ok(took < 5000, `the stalled handshakes are dropped after the handshake timeout (${Math.round(took)} ms)`);
+  const ok = tls.connect({ host: '127.0.0.1', port: app.port, rejectUnauthorized: false });
+  t.teardown(() => ok.destroy());
+  await new Promise<void>((resolve, reject) => {
+    ok.once('secureConnect', () => resolve());
+    ok.once('error', reject);
+  });
+  ok.write('{"msgid":28,"v":2,"cmid":"tls"}\n');
+  const line = await new Promise<string>((resolve) => ok.once('data', (d: Buffer) => resolve(d.toString())));
+  t.match(JSON.parse(line), { msgid: 29, cmid: 'tls' }, 'then a real TLS client gets in');
 });

@@ -67,6 +67,8 @@ const SENTENCES: Record<string, string> = {
   IDLE_TIMEOUT: 'the connection was idle too long and the server closed it',
   SESSION_REPLACED: 'this session was replaced by a newer login of the same account',
   INTERNAL_ERROR: 'the server hit an internal error (a bug, reported in its log); try again',
+  LOGIN_TIMEOUT: 'the server closed the connection: it was not logged in in time',
+  TOO_MANY_CONNECTIONS: 'too many connections from your address; close some and try again',
 };
 
 /** errno -> the codes that carry it (errno 1 has two), and their standard texts */
