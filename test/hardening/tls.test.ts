@@ -10,27 +10,13 @@ import path from 'node:path';
 import tls from 'node:tls';
 import t from 'tap';
 import { ChatClient, type ChatEvent } from '../../lib/client/client.js';
-import { LineClient, ROOT, spawnServer, tempDir, waitFor, type Json } from '../fixtures/harness.js';
-
-function haveOpenssl(): boolean {
-  return spawnSync('openssl', ['version'], { encoding: 'utf8' }).status === 0;
-}
+import { LineClient, ROOT, spawnServer, waitFor, type Json } from '../fixtures/harness.js';
+import { selfSignedCert } from './util.js';
 
 t.test('TLS: trusted clients chat, untrusted and plain ones are refused, the server stays up', async (t) => {
-  if (!haveOpenssl()) {
-    if (process.env.CI) t.fail('openssl is not installed, and CI requires it');
-    else t.plan(0, 'openssl not installed');
-    return;
-  }
-  const dir = tempDir(t);
-  const key = path.join(dir, 'key.pem');
-  const cert = path.join(dir, 'cert.pem');
-  const made = spawnSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'],
-    { encoding: 'utf8' },
-  );
-  t.equal(made.status, 0, `openssl made a self-signed certificate ${made.status === 0 ? '' : made.stderr}`);
+  const made = selfSignedCert(t);
+  if (!made) return;
+  const { dir, key, cert } = made;
   const ca = readFileSync(cert);
   const srv = await spawnServer(t, ['--db', path.join(dir, 'chat.db'), '--tls-cert', cert, '--tls-key', key]);
 

@@ -3,7 +3,10 @@
  * a process's memory and open descriptors from /proc, the server's pino log as JSON entries,
  * HTTP GETs against the metrics endpoint, a raw socket that never reads.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
 import type { Test } from 'tap';
@@ -212,4 +215,28 @@ export function countLines(socket: net.Socket, prefixes: string[]): number[] {
     }
   });
   return counts;
+}
+
+/**
+ * A throwaway self-signed certificate for localhost made by openssl (node:crypto cannot
+ * self-sign), in a temporary directory; null when openssl is missing (a failure under CI, a
+ * skip locally).
+ */
+export function selfSignedCert(t: Test): { dir: string; key: string; cert: string } | null {
+  if (spawnSync('openssl', ['version']).status !== 0) {
+    if (process.env.CI) t.fail('openssl is not installed, and CI requires it');
+    else t.plan(0, 'openssl not installed');
+    return null;
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'chat-tls-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  const made = spawnSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'],
+    { encoding: 'utf8' },
+  );
+  if (made.status !== 0) throw new Error(`openssl could not make a certificate: ${made.stderr}`);
+  return { dir, key, cert };
 }
