@@ -2,6 +2,8 @@
  * Every server option with its default, in one place (the aedes `defaultOptions` pattern).
  * The CLI (lib/cli/server.ts) maps flags and CHAT_* environment variables onto these.
  */
+import { LOG_LEVELS } from './log.js';
+
 export interface ServerOptions {
   /** TCP port to listen on (0 = any free port) @default 6000 */
   port: number;
@@ -130,5 +132,6 @@ export function resolveOptions(partial: Partial<ServerOptions> = {}): ServerOpti
     );
   }
   if ((o.tlsCert === null) !== (o.tlsKey === null)) throw new Error('TLS needs both --tls-cert and --tls-key');
+  if (!LOG_LEVELS.includes(o.logLevel)) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')} (not ${JSON.stringify(o.logLevel)})`);
   return o;
 }

@@ -4,6 +4,14 @@
  */
 import { pino, type Logger } from 'pino';
 
+/** what --log-level accepts: pino's levels, most severe first, and `silent` (no lines at all) */
+export const LOG_LEVELS: readonly string[] = [
+  ...Object.entries(pino.levels.values)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name]) => name),
+  'silent',
+];
+
 export function createLogger(level: string, base: Record<string, unknown> = {}): Logger {
   const opts = { level, base: { pid: process.pid, ...base } };
   if (process.stderr.isTTY) {

@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { buildStore, createApp } from '../app.js';
 import { defaultOptions, resolveOptions, type ServerOptions } from '../config.js';
+import { LOG_LEVELS } from '../log.js';
 import { checkPortFree } from './port.js';
 import { shortUsageErrors } from './usage.js';
 
@@ -61,7 +62,7 @@ function serverOptions(cmd: Command): Command {
   opt('--metrics-port <port>', 'serve /metrics (Prometheus), /healthz and /readyz over HTTP on this port', 'CHAT_METRICS_PORT', undefined, int('metrics-port', 0, 65535));
   opt('--metrics-host <addr>', 'address of the metrics endpoint', 'CHAT_METRICS_HOST', d.metricsHost);
   opt('--node-id <id>', 'this process\'s id in the cluster (default: random)', 'CHAT_NODE_ID');
-  opt('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'CHAT_LOG_LEVEL', d.logLevel);
+  opt('--log-level <level>', LOG_LEVELS.join(', '), 'CHAT_LOG_LEVEL', d.logLevel);
   return cmd;
 }
 

@@ -85,7 +85,7 @@ t.test('three processes: one-to-one, group and offline, each exactly once and in
 });
 
 t.test('through nginx: clients land on different processes and still chat', async (t) => {
-  const env = await clusterEnv(t);
+  const env = await clusterEnv(t, { nginx: true });
   if (!env) return;
   const nodes = await Promise.all([env.node(), env.node()]);
   const lb = await startNginx(

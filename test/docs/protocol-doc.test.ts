@@ -14,6 +14,7 @@ import t from 'tap';
 import { Errors } from '../../lib/errors.js';
 import { handlers } from '../../lib/handlers/index.js';
 import { MsgId } from '../../lib/protocol/msgid.js';
+import { headings, section, type Heading } from './markdown.js';
 
 const DOC = fileURLToPath(new URL('../../docs/PROTOCOL.md', import.meta.url));
 const doc = readFileSync(DOC, 'utf8');
@@ -28,33 +29,6 @@ interface Row {
   errno: string;
   code: string;
   errmsg: string;
-}
-
-interface Heading {
-  line: number;
-  level: number;
-  text: string;
-}
-
-function headings(md: string): Heading[] {
-  const out: Heading[] = [];
-  let fenced = false;
-  md.split('\n').forEach((raw, i) => {
-    if (/^\s*(```|~~~)/.test(raw)) fenced = !fenced;
-    const m = fenced ? null : /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(raw);
-    if (m) out.push({ line: i + 1, level: m[1]!.length, text: m[2]! });
-  });
-  return out;
-}
-
-/** the lines of the section under the level-2 heading `title`, up to the next level-1/2 heading */
-function section(md: string, title: RegExp): { start: number; lines: string[] } | null {
-  const lines = md.split('\n');
-  const hs = headings(md);
-  const h = hs.find((x) => x.level === 2 && title.test(x.text));
-  if (!h) return null;
-  const next = hs.find((x) => x.line > h.line && x.level <= 2);
-  return { start: h.line + 1, lines: lines.slice(h.line, next ? next.line - 1 : lines.length) };
 }
 
 /** the cells of a markdown table row; `\|` is a literal bar */

@@ -58,7 +58,7 @@ function loginNode(nodes: ServerProcess[], id: number): number {
 }
 
 t.test('kill -9 of one of two processes mid-run: acked messages reach everyone, resends do not duplicate', async (t) => {
-  const env = await clusterEnv(t);
+  const env = await clusterEnv(t, { nginx: true });
   if (!env) return;
   const nodes = await Promise.all([env.node(['--session-ttl', '3000']), env.node(['--session-ttl', '3000'])]);
   const lb = await startNginx(
