@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import t from 'tap';
 import type { Test } from 'tap';
 import type { ChatEvent } from '../../lib/client/client.js';
+import { StorageError } from '../../lib/errors.js';
 import { delay, startServer, type Json, type LineClient } from '../fixtures/harness.js';
 import { barrier, captureWires, chatClient, dropFrames, Proxy, PW, pushesOf, rawLogin, recordStream, registerUser, reqV2, until } from './util.js';
 
@@ -342,7 +343,7 @@ t.test('a gap sync the server fails (storage error) is tried again, not abandone
   const readRange = store.readRange.bind(store);
   let failed = 0;
   store.readRange = async (...args) => {
-    if (failed++ === 0) throw new Error('injected storage failure');
+    if (failed++ === 0) throw new StorageError('store', new Error('injected failure'));
     return readRange(...args);
   };
   t.teardown(() => {

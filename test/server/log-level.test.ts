@@ -23,7 +23,8 @@ function chatserver(args: string[], env: Record<string, string> = {}) {
 t.test('--help lists every level, silent included', async (t) => {
   const help = chatserver(['--help']);
   t.equal(help.status, 0);
-  t.match(help.stdout, `--log-level <level>        ${LEVELS}`);
+  // commander wraps the help column at the terminal width: compare with spaces folded
+  t.match(help.stdout.replace(/\s+/g, ' '), `--log-level <level> ${LEVELS}`);
 });
 
 t.test('a level pino does not know stops the process with one clear line', async (t) => {
