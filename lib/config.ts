@@ -31,6 +31,10 @@ export interface ServerOptions {
   maxBatch: number;
   /** bytes queued to one socket before it counts as a slow reader and is cut off @default 8 MiB */
   maxOutBytes: number;
+  /** frames one connection may have read but not yet handled; past it its socket is not read until half are done @default 1000 */
+  maxPendingFrames: number;
+  /** bytes of such frames, likewise @default 1 MiB */
+  maxPendingBytes: number;
   /** ms a socket may stay unwritable before it is cut off @default 30000 */
   drainTimeoutMs: number;
   /** messages per legacy login `offlinemsg` at most; the rest come at the next login @default 5000 */
@@ -98,6 +102,8 @@ export const defaultOptions: ServerOptions = {
   maxBatch: 2000,
   maxOutBytes: 8 * 1024 * 1024,
   drainTimeoutMs: 30_000,
+  maxPendingFrames: 1000,
+  maxPendingBytes: 1024 * 1024,
   maxOfflineMsgs: 5000,
   recallWindowMs: 120_000,
   maxConnections: 50_000,

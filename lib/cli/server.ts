@@ -45,6 +45,8 @@ function serverOptions(cmd: Command): Command {
   opt('--resync-interval <ms>', 'cluster: how often each process checks its sessions for pushes a lost bus message left out (0: only when the bus reconnects)', 'CHAT_RESYNC_INTERVAL', d.resyncIntervalMs, int('resync-interval', 0));
   opt('--recall-window <seconds>', 'how long after sending a sender may recall a message', 'CHAT_RECALL_WINDOW', d.recallWindowMs / 1000, int('recall-window', 0));
   opt('--max-out-bytes <bytes>', 'bytes queued to one slow client before it is disconnected', 'CHAT_MAX_OUT_BYTES', d.maxOutBytes, int('max-out-bytes', 1024));
+  opt('--max-pending-frames <n>', 'frames one connection may have waiting to be handled; past it its socket is not read', 'CHAT_MAX_PENDING_FRAMES', d.maxPendingFrames, int('max-pending-frames', 1));
+  opt('--max-pending-bytes <bytes>', 'bytes of such waiting frames, likewise', 'CHAT_MAX_PENDING_BYTES', d.maxPendingBytes, int('max-pending-bytes', 1024));
   opt('--drain-timeout <ms>', 'how long a client may not read before it is disconnected', 'CHAT_DRAIN_TIMEOUT', d.drainTimeoutMs, int('drain-timeout', 100));
   opt('--max-connections <n>', 'connections this process accepts at once', 'CHAT_MAX_CONNECTIONS', d.maxConnections, int('max-connections', 1));
   opt('--frame-rate <n>', 'frames per second one connection may send (v2: error reply past it; legacy: slowed down)', 'CHAT_FRAME_RATE', d.frameRate, int('frame-rate', 1));
@@ -83,6 +85,8 @@ interface Flags {
   recallWindow: number;
   maxOutBytes: number;
   drainTimeout: number;
+  maxPendingFrames: number;
+  maxPendingBytes: number;
   maxConnections: number;
   frameRate: number;
   frameBurst: number;
@@ -120,6 +124,8 @@ function toOptions(f: Flags): ServerOptions {
     recallWindowMs: f.recallWindow * 1000,
     maxOutBytes: f.maxOutBytes,
     drainTimeoutMs: f.drainTimeout,
+    maxPendingFrames: f.maxPendingFrames,
+    maxPendingBytes: f.maxPendingBytes,
     maxConnections: f.maxConnections,
     frameRate: f.frameRate,
     frameBurst: f.frameBurst,

@@ -14,6 +14,9 @@ export interface ConnectionOptions {
   maxFrame: number;
   maxOutBytes: number;
   drainTimeoutMs: number;
+  /** frames read but not handled yet, at most; past it (or the bytes) the socket is not read */
+  maxPendingFrames: number;
+  maxPendingBytes: number;
 }
 
 export class Connection {
@@ -40,6 +43,11 @@ export class Connection {
   #flushScheduled = false;
   #drainTimer: NodeJS.Timeout | null = null;
   #closed = false;
+  #holds = 0;
+  #rateHeld = false;
+  #backlogHeld = false;
+  #pendingFrames = 0;
+  #pendingBytes = 0;
 
   constructor(id: number, socket: Socket, log: Logger, opts: ConnectionOptions) {
     this.id = id;
@@ -122,11 +130,45 @@ export class Connection {
 
   /** stops reading for a while (a legacy client over its frame rate: it just slows down) */
   pauseFor(ms: number): void {
-    if (this.closed || this.#socket.isPaused()) return;
-    this.#socket.pause();
+    if (this.closed || this.#rateHeld) return;
+    this.#rateHeld = true;
+    this.#hold();
     setTimeout(() => {
-      if (!this.closed) this.#socket.resume();
+      this.#rateHeld = false;
+      this.#unhold();
     }, ms).unref();
+  }
+
+  /**
+   * A frame was read and waits its turn. While too many frames (or bytes) wait, the socket is
+   * not read: what one connection can make the process hold is bounded, whatever it sends.
+   */
+  framePending(bytes: number): void {
+    this.#pendingFrames++;
+    this.#pendingBytes += bytes;
+    if (!this.#backlogHeld && (this.#pendingFrames >= this.#opts.maxPendingFrames || this.#pendingBytes >= this.#opts.maxPendingBytes)) {
+      this.#backlogHeld = true;
+      this.#hold();
+    }
+  }
+
+  /** a frame that waited was handled; reading resumes once half the backlog is gone */
+  frameDone(bytes: number): void {
+    this.#pendingFrames--;
+    this.#pendingBytes -= bytes;
+    if (this.#backlogHeld && this.#pendingFrames <= this.#opts.maxPendingFrames / 2 && this.#pendingBytes <= this.#opts.maxPendingBytes / 2) {
+      this.#backlogHeld = false;
+      this.#unhold();
+    }
+  }
+
+  /** reading pauses while anything holds it (the frame rate, the backlog) */
+  #hold(): void {
+    if (this.#holds++ === 0 && !this.closed) this.#socket.pause();
+  }
+
+  #unhold(): void {
+    if (--this.#holds === 0 && !this.closed) this.#socket.resume();
   }
 
   /** writes what is queued, then half-closes */

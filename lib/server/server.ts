@@ -163,6 +163,8 @@ export class ChatServer {
       maxFrame: opts.maxFrame,
       maxOutBytes: opts.maxOutBytes,
       drainTimeoutMs: opts.drainTimeoutMs,
+      maxPendingFrames: opts.maxPendingFrames,
+      maxPendingBytes: opts.maxPendingBytes,
     });
     socket.on('error', (err) => conn.log.debug({ err }, 'socket error'));
     if (this.#open > opts.maxConnections) {
@@ -178,16 +180,20 @@ export class ChatServer {
     const bucket = new TokenBucket(opts.frameRate, opts.frameBurst);
     // frames of one connection are handled one after another, in arrival order
     let serial: Promise<void> = Promise.resolve();
+    const enqueue = (text: string, job: () => void | Promise<void>) => {
+      conn.framePending(text.length);
+      serial = serial.then(job).finally(() => conn.frameDone(text.length));
+    };
     const onFrame = (text: string) => {
       conn.lastFrameAt = performance.now();
       if (!conn.v2) bucket.takeOnCredit();
       else if (!bucket.take()) {
         // dropped, and said so in its turn (after the replies to the frames before it)
         const err = new ChatError('RATE_LIMITED', `at most ${opts.frameRate} frames/s`);
-        serial = serial.then(() => rejectFrame(conn, text, err));
+        enqueue(text, () => rejectFrame(conn, text, err));
         return;
       }
-      serial = serial.then(() => dispatch(this.hub, conn, text));
+      enqueue(text, () => dispatch(this.hub, conn, text));
     };
     socket.on('data', (chunk: Buffer) => {
       if (conn.closed) return;

@@ -2,10 +2,11 @@
  * Attacks on a default server (issue: abuse resistance). Each subtest reproduces one attack
  * that worked before its fix and checks that it no longer does, and what an honest user sees.
  */
+import path from 'node:path';
 import tls from 'node:tls';
 import t from 'tap';
-import { barrier, LineClient, login, register, startServer, waitFor } from '../fixtures/harness.js';
-import { httpGet, parseMetrics, selfSignedCert } from './util.js';
+import { barrier, delay, LineClient, login, register, spawnServer, startServer, tempDir, waitFor } from '../fixtures/harness.js';
+import { httpGet, MB, parseMetrics, rssBytes, selfSignedCert } from './util.js';
 
 t.test('made-up msgids do not create metric series', async (t) => {
   const app = await startServer(t, { metricsPort: 0 });
@@ -106,4 +107,40 @@ t.test('TLS: a handshake that never comes is dropped, and handshakes count again
   ok.write('{"msgid":28,"v":2,"cmid":"tls"}\n');
   const line = await new Promise<string>((resolve) => ok.once('data', (d: Buffer) => resolve(d.toString())));
   t.match(JSON.parse(line), { msgid: 29, cmid: 'tls' }, 'then a real TLS client gets in');
+});
+
+t.test('one connection cannot make the process hold what it sends: frames queued behind slow logins', async (t) => {
+  const srv = await spawnServer(t, ['--db', path.join(tempDir(t), 'chat.db')]);
+  const c = await LineClient.connect(t, srv.port);
+  const id = await register(c, 'flood', 'pw', true);
+  // wrong logins on four connections at once first: scrypt's 16 MiB of working memory on each
+  // of libuv's four threads is part of the baseline
+  const warm = await Promise.all([0, 1, 2, 3].map(() => LineClient.connect(t, srv.port)));
+  const answers = await Promise.all(warm.map((w) => login(w, id, 'warm-up', true)));
+  t.same(answers.map((a) => a.errno), [1, 1, 1, 1], 'four wrong logins to warm up');
+  const before = rssBytes(srv.child.pid!);
+  // seven more wrong logins: past the third failure each is answered only after a growing
+  // delay (0.5 s, then doubling), and every frame behind them waits its turn
+  for (let i = 0; i < 7; i++) c.send({ msgid: 1, v: 2, id, password: `guess${i}` });
+  const ping = JSON.stringify({ msgid: 28, v: 2, pad: 'x'.repeat(60_000) }) + '\n';
+  let written = 0;
+  let peak = before;
+  const until = Date.now() + 4000;
+  while (written < 3000 && Date.now() < until) {
+    const more = c.socket.write(ping);
+    written++;
+    if (written % 50 === 0) peak = Math.max(peak, rssBytes(srv.child.pid!));
+    if (!more) {
+      // the server stopped reading: wait for it (or give up once the time is over)
+      await Promise.race([new Promise((r) => c.socket.once('drain', r)), delay(Math.max(0, until - Date.now()))]);
+    }
+  }
+  peak = Math.max(peak, rssBytes(srv.child.pid!));
+  const grew = (peak - before) / MB;
+  t.ok(grew < 40, `the server's memory grew by ${grew.toFixed(1)} MiB with ${written} frames of 60 KB written (before the fix: hundreds)`);
+  t.ok(written < 3000, `the server stopped reading: only ${written} of 3,000 frames went out in 4 s`);
+  // an honest client on another connection is not held up
+  const other = await LineClient.connect(t, srv.port);
+  other.send({ msgid: 28, v: 2, cmid: 'other' });
+  t.match(await other.msg(29), { cmid: 'other' }, 'another connection is answered at once');
 });
