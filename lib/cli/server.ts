@@ -51,7 +51,7 @@ function serverOptions(cmd: Command): Command {
   opt('--idle-timeout <ms>', 'a v2 connection silent this long (no frame, not even PING) is closed', 'CHAT_IDLE_TIMEOUT', d.idleTimeoutMs, int('idle-timeout', 1000));
   opt('--tls-cert <file>', 'serve TLS with this certificate (PEM; needs --tls-key)', 'CHAT_TLS_CERT');
   opt('--tls-key <file>', 'the private key of --tls-cert (PEM)', 'CHAT_TLS_KEY');
-  opt('--metrics-port <port>', 'serve /metrics (Prometheus), /healthz and /readyz over HTTP on this port', 'CHAT_METRICS_PORT', undefined, int('metrics-port', 0, 65535));
+  opt('--metrics-port <port>', 'serve /metrics (Prometheus), /healthz and /readyz over HTTP on this port (0: any free port, named in the "listening" log line)', 'CHAT_METRICS_PORT', undefined, int('metrics-port', 0, 65535));
   opt('--metrics-host <addr>', 'address of the metrics endpoint', 'CHAT_METRICS_HOST', d.metricsHost);
   opt('--node-id <id>', 'this process\'s id in the cluster (default: random)', 'CHAT_NODE_ID');
   opt('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'CHAT_LOG_LEVEL', d.logLevel);

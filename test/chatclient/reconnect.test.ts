@@ -6,13 +6,13 @@
  */
 import path from 'node:path';
 import t from 'tap';
-import { delay, freePort, tempDir, waitFor } from '../fixtures/harness.js';
+import { delay, tempDir, waitFor } from '../fixtures/harness.js';
 import { client, loggedIn, passwordFile, serverOn, users } from './fixtures/util.js';
 
 t.test('server restart: notices, resend, exactly once', async (t) => {
-  const port = await freePort();
   const db = path.join(tempDir(t), 'chat.db');
-  let srv = await serverOn(t, port, db);
+  let srv = await serverOn(t, db);
+  const port = srv.port;
   const [a, b] = await users(port, 'ann', 'ben');
   const A = await loggedIn(t, port, a!);
   const B = await loggedIn(t, port, b!);
@@ -30,7 +30,7 @@ t.test('server restart: notices, resend, exactly once', async (t) => {
   await A.waitOut('[not connected: the message will be sent when the connection is back]');
   await delay(300);
 
-  srv = await serverOn(t, port, db);
+  srv = await serverOn(t, db, port);
   await A.waitOut('[reconnected]', 15_000);
   await B.waitOut('[reconnected]', 15_000);
   await B.waitOut(/said: during the outage #2\n/, 10_000);

@@ -10,7 +10,7 @@ import t from 'tap';
 import { ChatClient, ChatReplyError, type ChatEvent, type SendAck } from '../../lib/client/client.js';
 import { deleteKeys } from '../fixtures/cluster.js';
 import { PrivateMariadb } from '../fixtures/private-mariadb.js';
-import { delay, freePort, LineClient, spawnServer, waitFor } from '../fixtures/harness.js';
+import { delay, LineClient, spawnServer, waitFor } from '../fixtures/harness.js';
 import { needServices, REDIS_URL, uniqueSuffix } from '../fixtures/services.js';
 import { httpGet, logEntries, unrefDelay } from './util.js';
 
@@ -31,12 +31,12 @@ t.test('MariaDB down and back: 114 meanwhile, acked sends kept, retried sends ac
   if (!db) return;
   const prefix = `test:${uniqueSuffix()}:`;
   t.teardown(() => deleteKeys(REDIS_URL, prefix).catch(() => undefined));
-  const metrics = [await freePort(), await freePort()];
-  const node = (i: number) =>
-    spawnServer(t, ['--mysql', db.url('chat'), '--redis', REDIS_URL, '--redis-prefix', prefix, '--session-ttl', '3000', '--metrics-port', String(metrics[i])]);
+  const node = () =>
+    spawnServer(t, ['--mysql', db.url('chat'), '--redis', REDIS_URL, '--redis-prefix', prefix, '--session-ttl', '3000', '--metrics-port', '0']);
   // one after the other: the first creates the schema
-  const n1 = await node(0);
-  const n2 = await node(1);
+  const n1 = await node();
+  const n2 = await node();
+  const metrics = [n1.metricsPort!, n2.metricsPort!];
   for (const p of metrics) t.equal((await httpGet(p!, '/readyz')).status, 200, `node on metrics port ${p}: ready`);
 
   const ann = await ChatClient.connect({ host: '127.0.0.1', port: n1.port });

@@ -9,7 +9,7 @@
 import path from 'node:path';
 import t from 'tap';
 import { ChatClient, type ChatEvent } from '../../lib/client/client.js';
-import { delay, freePort, LineClient, login, register, spawnServer, tempDir, waitFor, type Json } from '../fixtures/harness.js';
+import { delay, LineClient, login, register, spawnServer, tempDir, waitFor, type Json } from '../fixtures/harness.js';
 import { parseList } from '../protocol/util.js';
 import { countLines, httpGet, logEntries, MB, metric, parseMetrics, percentile, RawClient, rssBytes } from './util.js';
 
@@ -25,15 +25,15 @@ const PAD = 'x'.repeat(180);
 
 t.test('slow readers are cut off, memory stays bounded, others are not slowed, nothing is lost', async (t) => {
   const dir = tempDir(t);
-  const metricsPort = await freePort();
   const srv = await spawnServer(t, [
     '--db', path.join(dir, 'chat.db'),
     '--max-out-bytes', String(256 * 1024),
     '--drain-timeout', '2000',
     // the sender below is a flood on purpose; the frame rate limit has tests of its own
     '--frame-rate', '1000000', '--frame-burst', '1000000',
-    '--metrics-port', String(metricsPort),
+    '--metrics-port', '0',
   ]);
+  const metricsPort = srv.metricsPort!;
   const pid = srv.child.pid!;
   const reg = await LineClient.connect(t, srv.port);
   const ids: Record<string, number> = {};
