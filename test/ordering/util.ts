@@ -88,6 +88,25 @@ export function pairConv(a: number, b: number): string {
   return `p:${Math.min(a, b)}:${Math.max(a, b)}`;
 }
 
+/**
+ * Sends a one-to-one message from `from` (a v2 connection) to user `toId` and waits until
+ * `to`, one of that user's connections, was pushed it (the push stays in `to.frames`).
+ * Deliveries go out in commit order and a connection's writes keep theirs, so once it is there
+ * every push of an event committed before it is there too: what did not come by then will not.
+ */
+export async function marker(from: LineClient, toId: number, to: LineClient, ms = 20_000): Promise<Json> {
+  const text = newCmid('marker');
+  const ack = await reqV2(from, { msgid: 6, toid: toId, msg: text }, ms);
+  if (ack.msgid !== 12) throw new Error(`marker not sent: ${JSON.stringify(ack)}`);
+  await waitFor(() => to.frames.some((f) => f.msg === text), ms, () => `the marker to reach ${toId}: got ${JSON.stringify(to.frames)}`);
+  return to.frames.find((f) => f.msg === text)!;
+}
+
+/** waits until a raw connection was pushed `seq` of `conv` */
+export function pushedUpTo(c: LineClient, conv: string, seq: number, ms = 20_000): Promise<void> {
+  return waitFor(() => pushesOf(c, conv).some((f) => f.msgSeq === seq), ms, () => `seq ${seq} of ${conv}: got ${JSON.stringify(pushesOf(c, conv).map((f) => f.msgSeq))}`);
+}
+
 /** the chat pushes (msgid 6/10) of `conv` a raw connection received so far (not removed) */
 export function pushesOf(c: LineClient, conv: string): Json[] {
   return c.frames.filter((f) => (f.msgid === 6 || f.msgid === 10) && f.conv === conv && f.errno === undefined);
