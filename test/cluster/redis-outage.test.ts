@@ -7,7 +7,7 @@ import t from 'tap';
 import { ChatClient, type ChatEvent } from '../../lib/client/client.js';
 import { clusterEnv, PrivateRedis } from '../fixtures/cluster.js';
 import { Redis } from 'ioredis';
-import { delay, LineClient, login, register, waitFor, type Json } from '../fixtures/harness.js';
+import { LineClient, login, register, waitFor, waitForAsync, type Json } from '../fixtures/harness.js';
 import { untilReady } from '../hardening/util.js';
 
 t.setTimeout(90_000);
@@ -48,9 +48,7 @@ t.test('messages sent while Redis is down arrive after it is back', async (t) =>
   const presence = new Redis(redis.url);
   t.teardown(() => presence.disconnect());
   const registered = async () => (await Promise.all([ida, idl, idb].map((id) => presence.hlen(`${env.prefix}user:${id}`)))).every((n) => n > 0);
-  for (const until = Date.now() + 60_000; !(await registered()); await delay(50)) {
-    if (Date.now() > until) throw new Error('the sessions were not registered again within 60 s');
-  }
+  await waitForAsync(registered, 60_000, () => 'the sessions to be registered again');
   a.send({ msgid: 6, toid: idb, msg: 'after' });
   await waitFor(() => got.length >= 6, 20_000, () => JSON.stringify(got.map((e) => e.text)));
   t.same(
