@@ -11,7 +11,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import type { ChatEvent } from '../../lib/client/client.js';
 import { delay, startServer, type Json, type LineClient } from '../fixtures/harness.js';
-import { barrier, captureWires, chatClient, dropFrames, marker, Proxy, PW, pushesOf, rawLogin, recordStream, registerUser, reqV2, until } from './util.js';
+import { barrier, captureWires, chatClient, deliveredSeq, dropFrames, marker, Proxy, PW, pushesOf, rawLogin, recordStream, registerUser, reqV2, until } from './util.js';
 
 t.setTimeout(60_000);
 
@@ -30,11 +30,6 @@ function punchHole(db: Database.Database, conv: string, n: number): void {
 /** the last seq `conv` has allocated */
 function lastSeq(db: Database.Database, conv: string): number {
   return (db.prepare('SELECT last_seq FROM conversation WHERE conv = ?').get(conv) as { last_seq: number } | undefined)?.last_seq ?? 0;
-}
-
-/** how far the server has recorded `user` as having received `conv` */
-function deliveredSeq(db: Database.Database, conv: string, user: number): number {
-  return (db.prepare('SELECT delivered_seq FROM conv_member WHERE conv = ? AND user_id = ?').get(conv, user) as { delivered_seq: number } | undefined)?.delivered_seq ?? 0;
 }
 
 /** commits an event the way another process would, without pushing it to anyone */

@@ -3,6 +3,7 @@
  * Everything that opens something registers its own teardown.
  */
 import net from 'node:net';
+import type Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
 import type { Test } from 'tap';
 import { ChatClient, type ChatEvent, type ClientOptions } from '../../lib/client/client.js';
@@ -110,6 +111,12 @@ export function pushedUpTo(c: LineClient, conv: string, seq: number, ms = 20_000
 /** the chat pushes (msgid 6/10) of `conv` a raw connection received so far (not removed) */
 export function pushesOf(c: LineClient, conv: string): Json[] {
   return c.frames.filter((f) => (f.msgid === 6 || f.msgid === 10) && f.conv === conv && f.errno === undefined);
+}
+
+/** how far a SQLite store has recorded `user` as having received `conv` (its delivered position) */
+export function deliveredSeq(db: Database.Database, conv: string, user: number): number {
+  const row = db.prepare('SELECT delivered_seq FROM conv_member WHERE conv = ? AND user_id = ?').get(conv, user) as { delivered_seq: number } | undefined;
+  return row?.delivered_seq ?? 0;
 }
 
 export interface LogRow {
