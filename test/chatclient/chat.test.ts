@@ -119,7 +119,7 @@ t.test('offline messages after the overview; history paging; convs; read', async
   ann.on('status', (f) => st.push(f));
   B.type('read');
   await B.waitOut(`[${a}]ann: read up to #23`);
-  await waitFor(() => st.some((f) => f.read === 23), 5000);
+  await waitFor(() => st.some((f) => f.read === 23), 20_000);
   B.type('convs');
   await B.waitOut(new RegExp(`\\[${a}\\]ann p:\\d+:\\d+ last #23 unread 0`));
   B.type('read');

@@ -31,7 +31,7 @@ t.test('messages sent while Redis is down arrive after it is back', async (t) =>
   b.on('event', (e) => got.push(e));
   await b.login(idb, 'pw');
   a.send({ msgid: 6, toid: idb, msg: 'before' });
-  await waitFor(() => got.length === 1, 5000);
+  await waitFor(() => got.length === 1, 20_000);
 
   await redis.kill();
   const acked = await b.sendTo(ida, 'ben during');

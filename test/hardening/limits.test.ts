@@ -40,7 +40,7 @@ t.test('connections per process: the 6th of --max-connections 5 gets errno 125 a
     t.equal((await c.msg(29)).cmid, `again${i}`, `connection ${i + 1} is unaffected`);
   }
   five[0]!.close();
-  await waitFor(() => srv.server.connectionCount === 4, 5000);
+  await waitFor(() => srv.server.connectionCount === 4, 20_000);
   const next = await LineClient.connect(t, srv.port);
   next.send({ msgid: 28, v: 2, cmid: 'room' });
   t.equal((await next.msg(29)).cmid, 'room', 'once one leaves, a new connection is served');
@@ -59,7 +59,7 @@ t.test('frame rate: a v2 flood gets errno 118 past the burst, another connection
     t.equal((await other.c.msg(29)).cmid, `o${i}`);
   }
   t.pass('the other connection got every PONG');
-  await waitFor(() => flooder.c.frames.length >= N, 5000, () => `${flooder.c.frames.length} answers of ${N}`);
+  await waitFor(() => flooder.c.frames.length >= N, 20_000, () => `${flooder.c.frames.length} answers of ${N}`);
   const pongs = flooder.c.frames.filter((f) => f.msgid === 29);
   const limited = flooder.c.frames.filter((f) => f.msgid === 11);
   t.comment(`${pongs.length} PONGs, ${limited.length} rate-limited`);
