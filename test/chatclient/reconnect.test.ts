@@ -38,8 +38,8 @@ t.test('server restart: notices, resend, exactly once', async (t) => {
   await B.waitOut('said: after #3');
   B.type(`chat:${a}:back to you`);
   await A.waitOut('said: back to you #4');
-  await waitFor(() => tail.out.includes('"text":"back to you"'), 10_000, () => tail.out);
-  await delay(500);
+  // #3 and #4 came after the resent #2 on every screen: a second copy of it would have been before them
+  await waitFor(() => tail.out.includes('"text":"back to you"') && tail.out.endsWith('\n'), 20_000, () => tail.out);
 
   t.equal(A.count('[connection lost, reconnecting…]'), 1, 'told once');
   t.equal(A.count('[reconnected]'), 1);
