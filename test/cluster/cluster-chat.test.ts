@@ -49,7 +49,7 @@ t.test('three processes: one-to-one, group and offline, each exactly once and in
   }
   const groupLines = async (cl: LineClient, n: number): Promise<Json[]> => {
     const out: Json[] = [];
-    while (out.length < n) out.push(await cl.msg(10, 10_000));
+    while (out.length < n) out.push(await cl.msg(10));
     return out;
   };
   const [atA, atC] = await Promise.all([groupLines(a, 2 * N), groupLines(c, 2 * N)]);
@@ -105,7 +105,7 @@ t.test('through nginx: clients land on different processes and still chat', asyn
   }
   for (let i = 0; i < clients.length; i++) {
     const from = (i + clients.length - 1) % clients.length;
-    const m = await clients[i]!.msg(6, 10_000);
+    const m = await clients[i]!.msg(6);
     t.match(m, { id: ids[from], msg: `hop ${from}` });
   }
   const logs = nodes.map((n) => n.logs());

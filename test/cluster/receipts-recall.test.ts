@@ -68,7 +68,7 @@ t.test('receipts and recall across three processes', async (t) => {
   carol.send({ msgid: 9, groupid: gid });
   await barrier(carol);
   const said = await bob.sendGroup(gid, 'shown then recalled');
-  t.match(await carol.msg(10, 5000), { msg: 'shown then recalled', msgSeq: said.msgSeq });
+  t.match(await carol.msg(10), { msg: 'shown then recalled', msgSeq: said.msgSeq });
   await phone.recall(said.conv, said.msgSeq);
   const line = await carol.next((f) => f.msgid === 10 && f.msg === '[recalled a message]', 5000);
   t.match(line, { id: ida, groupid: gid }, 'a legacy member gets the recall as a line from the recaller');

@@ -157,7 +157,7 @@ t.test('failed logins: later failures wait longer; a right password never waits'
   const attempt = async (id: number, password: string): Promise<{ ms: number; ack: Json }> => {
     const started = performance.now();
     c.send({ msgid: 1, v: 2, id, password, cmid: `${id}-${password}-${started}` });
-    const ack = await c.msg(2, 10_000);
+    const ack = await c.msg(2);
     return { ms: performance.now() - started, ack };
   };
   const wrong: number[] = [];
@@ -178,7 +178,7 @@ t.test('failed logins: later failures wait longer; a right password never waits'
   const c2 = await LineClient.connect(t, srv.port);
   const startedOther = performance.now();
   c2.send({ msgid: 1, v: 2, id: y, password: 'wrong', cmid: 'y-wrong' });
-  t.match(await c2.msg(2, 10_000), { errno: 1 });
+  t.match(await c2.msg(2), { errno: 1 });
   const otherMs = performance.now() - startedOther;
   t.ok(otherMs >= 990, `a wrong password on another account from the same address waits too (${Math.round(otherMs)} ms: the address has 6 failures)`);
   const started = performance.now();

@@ -60,7 +60,7 @@ t.test('MariaDB down and back: 114 meanwhile, acked sends kept, retried sends ac
   // pending and resends it, so its callers never see a 114)
   const raw = await LineClient.connect(t, n1.port);
   raw.send({ msgid: 1, v: 2, id: annId, password: 'pw', cmid: 'raw-login' });
-  t.match(await raw.msg(2, 15_000), { errno: 0 });
+  t.match(await raw.msg(2), { errno: 0 });
 
   // ann sends all along through the library, each send until it is acked
   const sent: Sent[] = [];
@@ -94,13 +94,13 @@ t.test('MariaDB down and back: 114 meanwhile, acked sends kept, retried sends ac
   const downSince = sent.length;
   const probe = { msgid: 6, v: 2, toid: bobId, msg: 'probe during the outage', cmid: 'probe' };
   raw.send(probe);
-  t.match(await raw.msg(11, 15_000), { errno: 114, reqmsgid: 6, cmid: 'probe' }, 'a send while MariaDB is down: errno 114 "storage unavailable"');
+  t.match(await raw.msg(11), { errno: 114, reqmsgid: 6, cmid: 'probe' }, 'a send while MariaDB is down: errno 114 "storage unavailable"');
   t.ok(sent.slice(downSince).every((s) => s.ack === null || s === sent[downSince]), 'nothing new is acked while it is down');
 
   // other requests that need it
   const loginer = await LineClient.connect(t, n1.port);
   loginer.send({ msgid: 1, v: 2, id: bobId, password: 'pw', cmid: 'login-down' });
-  t.match(await loginer.msg(2, 15_000), { msgid: 2, errno: 114, cmid: 'login-down' }, 'a v2 LOGIN: errno 114 in its own ack');
+  t.match(await loginer.msg(2), { msgid: 2, errno: 114, cmid: 'login-down' }, 'a v2 LOGIN: errno 114 in its own ack');
   const syncErr = await bob.history(conv, { after: 0 }).then(
     () => null,
     (err: unknown) => err,
@@ -132,7 +132,7 @@ t.test('MariaDB down and back: 114 meanwhile, acked sends kept, retried sends ac
   sending = false;
   await sender;
   raw.send(probe);
-  t.match(await raw.msg(12, 15_000), { cmid: 'probe', conv }, 'the refused send, resent with its cmid, is acked after it');
+  t.match(await raw.msg(12), { cmid: 'probe', conv }, 'the refused send, resent with its cmid, is acked after it');
   const lib = await Promise.race([libSend, unrefDelay(12_000).then(() => ({ ack: null, err: new Error('no answer within 12 s') }))]);
   t.ok(lib.ack, `ChatClient.sendTo during the outage is acked once the database is back (the library resends it); got ${lib.ack ? 'an ack' : String(lib.err)}`);
 

@@ -137,7 +137,7 @@ export class RawClient {
   }
 
   /** reads until a line matching `pred` arrived; stops reading again afterwards */
-  async readUntil(pred: (f: Json) => boolean, ms = 10_000): Promise<Json> {
+  async readUntil(pred: (f: Json) => boolean, ms = 20_000): Promise<Json> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.socket.off('data', onData);

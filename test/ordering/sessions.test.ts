@@ -25,7 +25,7 @@ async function presenceCount(srv: App, id: number): Promise<number> {
 async function v2Login(t: Test, port: number, id: number, token?: string): Promise<{ c: LineClient; ack: Json }> {
   const c = await LineClient.connect(t, port);
   c.send({ msgid: 1, v: 2, id, password: PW, ...(token ? { token } : {}) });
-  return { c, ack: await c.msg(2, 10_000) };
+  return { c, ack: await c.msg(2) };
 }
 
 t.test('a resume with the token replaces the old session on a still-open connection', async (t) => {
@@ -142,7 +142,7 @@ t.test('across processes: the resume on one process ends the stale session on th
     const node = (i + 1) % 2;
     const next = await v2Login(t, nodes[node]!.port, amy!, cur.ack.token as string);
     t.equal(next.ack.errno, 0, `resume ${i + 1}, on process ${node}: accepted at the limit`);
-    t.match(await cur.c.msg(30, 5000), { notice: 'replaced' }, 'the old session, wherever it was, is told');
+    t.match(await cur.c.msg(30), { notice: 'replaced' }, 'the old session, wherever it was, is told');
     await cur.c.waitClosed();
     cur = next;
   }
@@ -150,8 +150,8 @@ t.test('across processes: the resume on one process ends the stale session on th
   // pushes reach both live sessions once
   const B = (await rawLogin(t, nodes[1]!.port, bob!, true)).c;
   await reqV2(B, { msgid: 6, toid: amy, msg: 'to both devices' });
-  t.match(await keep.c.msg(6, 5000), { msg: 'to both devices' });
-  t.match(await cur.c.msg(6, 5000), { msg: 'to both devices' });
+  t.match(await keep.c.msg(6), { msg: 'to both devices' });
+  t.match(await cur.c.msg(6), { msg: 'to both devices' });
   // a second copy would come before the next message
   await reqV2(B, { msgid: 6, toid: amy, msg: 'next' });
   t.match(await keep.c.msg(6, 20_000), { msg: 'next' });

@@ -22,7 +22,7 @@ export function newCmid(prefix = 'o'): string {
 const REPLIES = new Set([2, 5, 11, 12, 13, 16, 19, 25, 27, 29]);
 
 /** a v2 request on a raw connection, answered by the reply that echoes its cmid */
-export async function reqV2(c: LineClient, frame: Json, ms = 10_000): Promise<Json> {
+export async function reqV2(c: LineClient, frame: Json, ms = 20_000): Promise<Json> {
   const cmid = typeof frame.cmid === 'string' ? frame.cmid : newCmid('r');
   c.send({ ...frame, v: 2, cmid });
   return c.next((f) => REPLIES.has(f.msgid as number) && f.cmid === cmid, ms);
@@ -58,7 +58,7 @@ export async function rawLogin(t: Test, port: number, id: number, v2 = false, to
   let ack: Json;
   if (token !== undefined) {
     c.send({ msgid: 1, v: 2, id, password: PW, token });
-    ack = await c.msg(2, 10_000);
+    ack = await c.msg(2);
   } else {
     ack = await login(c, id, PW, v2);
   }
