@@ -1,6 +1,6 @@
 /**
  * Server processes for the benchmark: bin/chatserver (embedded or cluster) and the baseline
- * relay as child processes on free ports, and what /proc says about them: CPU seconds
+ * relay as child processes on ports they choose (port 0) and report, and what /proc says about them: CPU seconds
  * (utime + stime from /proc/<pid>/stat) and peak RSS (VmHWM from /proc/<pid>/status, reset
  * at the start of each phase through /proc/<pid>/clear_refs, and sampled as a fallback).
  */
@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { ROOT, freePort, waitFor } from './util.js';
+import { ROOT, listeningPorts, waitFor } from './util.js';
 
 const CLK_TCK = (() => {
   try {
@@ -160,8 +160,10 @@ process.on('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-async function spawnNode(script: string, ready: string, opts: SpawnOptions): Promise<ServerProc> {
-  const port = await freePort();
+/** finds the bound port in what a starting process wrote so far, or null */
+type PortOf = (logs: string) => number | null;
+
+async function spawnNode(script: string, portOf: PortOf, opts: SpawnOptions): Promise<ServerProc> {
   const nodeArgs = [...(opts.nodeArgs ?? [])];
   if (opts.cheapScrypt) {
     const pre = path.join(ROOT, 'dist/bench/cheap-scrypt.js');
@@ -169,7 +171,7 @@ async function spawnNode(script: string, ready: string, opts: SpawnOptions): Pro
     nodeArgs.push('--import', pathToFileURL(pre).href);
   }
   if (opts.cpuProfDir) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir, '--cpu-prof-name', `${opts.name}.${Date.now()}.cpuprofile`);
-  const argv = [...nodeArgs, script, '--port', String(port), ...(opts.args ?? [])];
+  const argv = [...nodeArgs, script, '--port', '0', ...(opts.args ?? [])];
   // Under tap (the smoke test) every spawn gets tap's coverage hooks in NODE_OPTIONS, which
   // cannot load the extensionless ESM bin/chatserver: start it through `env -u NODE_OPTIONS`
   // (env execs node, so the pid is the server's), as test/fixtures/harness.ts does.
@@ -183,10 +185,10 @@ async function spawnNode(script: string, ready: string, opts: SpawnOptions): Pro
     logs += d.toString();
     if (logs.length > LOG_KEEP * 2) logs = logs.slice(-LOG_KEEP);
   };
-  let listening = false;
+  let port: number | null = null;
   const watch = (d: Buffer) => {
-    if (!listening && (logs + d.toString()).includes(ready)) listening = true;
     keep(d);
+    port ??= portOf(logs);
   };
   child.stdout!.on('data', watch);
   child.stderr!.on('data', watch);
@@ -197,8 +199,8 @@ async function spawnNode(script: string, ready: string, opts: SpawnOptions): Pro
       resolve();
     }),
   );
-  await waitFor(() => listening || child.exitCode !== null || child.signalCode !== null, 30_000, () => `${opts.name} did not start: ${logs}`);
-  if (!listening) throw new Error(`${opts.name} exited: ${logs}`);
+  await waitFor(() => port !== null || child.exitCode !== null || child.signalCode !== null, 30_000, () => `${opts.name} did not start: ${logs}`);
+  if (port === null) throw new Error(`${opts.name} exited: ${logs}`);
   return {
     name: opts.name,
     host: '127.0.0.1',
@@ -218,7 +220,7 @@ async function spawnNode(script: string, ready: string, opts: SpawnOptions): Pro
 
 /** bin/chatserver on a free port */
 export function spawnChatServer(opts: SpawnOptions): Promise<ServerProc> {
-  return spawnNode(opts.script ?? path.join(ROOT, 'bin/chatserver'), '"listening"', {
+  return spawnNode(opts.script ?? path.join(ROOT, 'bin/chatserver'), (logs) => listeningPorts(logs)?.port ?? null, {
     ...opts,
     env: { CHAT_LOG_LEVEL: 'info', ...opts.env },
   });
@@ -228,7 +230,11 @@ export function spawnChatServer(opts: SpawnOptions): Promise<ServerProc> {
 export function spawnRelay(opts: Partial<Omit<SpawnOptions, 'cheapScrypt'>> = {}): Promise<ServerProc> {
   const script = path.join(ROOT, 'dist/bench/relay.js');
   if (!existsSync(script)) throw new Error(`${script} is missing: run npm run build`);
-  return spawnNode(script, 'relay listening', { ...opts, name: opts.name ?? 'relay' });
+  const portOf = (logs: string) => {
+    const m = /relay listening on .*"port":(\d+)/.exec(logs);
+    return m ? Number(m[1]) : null;
+  };
+  return spawnNode(script, portOf, { ...opts, name: opts.name ?? 'relay' });
 }
 
 /** busy CPU seconds of the whole machine (all cores) from /proc/stat */

@@ -32,7 +32,29 @@ export function reachable(url: string, defaultPort: number): Promise<boolean> {
   });
 }
 
-/** a free TCP port on 127.0.0.1 */
+/**
+ * The ports a chatserver bound, from its "listening" log line (pino JSON), or null before it
+ * logged it. Servers are started on port 0 and report the port the kernel chose, so no other
+ * process can take it between a choice and the bind.
+ */
+export function listeningPorts(logs: string): { port: number; metricsPort: number | null } | null {
+  for (const line of logs.split('\n')) {
+    if (!line.includes('"listening"')) continue;
+    try {
+      const e = JSON.parse(line) as { msg?: unknown; port?: unknown; metricsPort?: unknown };
+      if (e.msg === 'listening' && typeof e.port === 'number') return { port: e.port, metricsPort: typeof e.metricsPort === 'number' ? e.metricsPort : null };
+    } catch {
+      // not a complete JSON line yet
+    }
+  }
+  return null;
+}
+
+/**
+ * A TCP port that was free a moment ago on 127.0.0.1. Another process can take it before the
+ * caller binds it: only for programs that cannot bind port 0 and report it (redis-server,
+ * mariadbd, nginx), whose starts retry on another port when the bind fails.
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();

@@ -79,7 +79,8 @@ export function createApp(partial: Partial<ServerOptions> = {}, extras: AppExtra
         metrics = await startMetrics(hub, server, opts.metricsPort, opts.metricsHost);
         app.metricsAddress = metrics.address;
       }
-      log.info({ port: app.address.port, host: opts.host, mode: clustered ? 'cluster' : 'embedded' }, 'listening');
+      const where = { port: app.address.port, host: opts.host, ...(app.metricsAddress ? { metricsPort: app.metricsAddress.port } : {}) };
+      log.info({ ...where, mode: clustered ? 'cluster' : 'embedded' }, 'listening');
       return app.address;
     },
     async close() {

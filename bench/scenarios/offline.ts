@@ -23,6 +23,24 @@ interface DrainState {
   gaps: number;
 }
 
+/**
+ * Sends of one sender whose acked seq is not above that of its previous send to the same
+ * recipient (send k goes to recipient k % recipients, each conversation has this one writer)
+ */
+function disorder(seqOf: Float64Array, recipients: number): number {
+  let bad = 0;
+  for (let r = 0; r < recipients; r++) {
+    let prev = 0;
+    for (let k = r; k < seqOf.length; k += recipients) {
+      const seq = seqOf[k]!;
+      if (seq <= 0) continue;
+      if (seq <= prev) bad++;
+      prev = Math.max(prev, seq);
+    }
+  }
+  return bad;
+}
+
 export async function scenario4(ctx: Ctx, kinds: Array<'embedded' | 'cluster'>): Promise<void> {
   const z = ctx.sizes;
   const S = z.offlineSenders;
@@ -42,6 +60,11 @@ export async function scenario4(ctx: Ctx, kinds: Array<'embedded' | 'cluster'>):
       let acked = 0;
       let errors = 0;
       let firstError: string | null = null;
+      // what the acks say: sends never answered, answered twice (or as duplicates), and
+      // conversations whose seqs do not follow the order of sending
+      let unanswered = 0;
+      let duplicated = 0;
+      let outOfOrder = 0;
       const sendPhase = await measured(env, async () => {
         const t0 = performance.now();
         let tLast = t0;
@@ -51,8 +74,15 @@ export async function scenario4(ctx: Ctx, kinds: Array<'embedded' | 'cluster'>):
               new Promise<void>((resolve, reject) => {
                 const total = 2 * R * per;
                 const times = new Float64Array(total);
+                /** the seq each send was acked with (0: none), -1 when refused */
+                const seqOf = new Float64Array(total);
                 let sent = 0;
                 let done = 0;
+                const finish = () => {
+                  for (let k = 0; k < total; k++) if (seqOf[k] === 0) unanswered++;
+                  outOfOrder += disorder(seqOf, 2 * R);
+                  resolve();
+                };
                 const pump = () => {
                   while (sent < total && sent - done < 500) {
                     const k = sent++;
@@ -65,16 +95,20 @@ export async function scenario4(ctx: Ctx, kinds: Array<'embedded' | 'cluster'>):
                 };
                 c.onPush = (f: Frame) => {
                   if (f.msgid === 12 || f.msgid === 11) {
-                    if (f.msgid === 12 && f.errno === 0) {
-                      const k = Number((f.cmid as string).slice(tag.length + 1));
+                    const k = typeof f.cmid === 'string' && f.cmid.startsWith(`${tag}.`) ? Number(f.cmid.slice(tag.length + 1)) : -1;
+                    if (k >= 0 && seqOf[k] !== 0) duplicated++;
+                    if (f.msgid === 12 && f.errno === 0 && k >= 0) {
+                      if (f.duplicate === true) duplicated++;
+                      if (seqOf[k] === 0) seqOf[k] = f.msgSeq as number;
                       tLast = performance.now();
                       sendLat.add(tLast - times[k]!);
                       acked++;
                     } else {
+                      if (k >= 0 && seqOf[k] === 0) seqOf[k] = -1;
                       errors++;
                       firstError ??= JSON.stringify(f);
                     }
-                    if (++done === total) resolve();
+                    if (++done === total) finish();
                     else pump();
                   }
                 };
@@ -90,9 +124,9 @@ export async function scenario4(ctx: Ctx, kinds: Array<'embedded' | 'cluster'>):
         sent,
         acked,
         received: NaN,
-        lost: 0,
-        duplicated: 0,
-        outOfOrder: 0,
+        lost: unanswered,
+        duplicated,
+        outOfOrder,
         errors,
         firstError,
         elapsedMs: sendPhase.result.elapsed,
@@ -106,7 +140,6 @@ export async function scenario4(ctx: Ctx, kinds: Array<'embedded' | 'cluster'>):
         target: '(reported)',
       });
       sendRow.received = undefined;
-      sendRow.lost = undefined;
       closeAll(senders);
 
       // drain phase: everyone logs in at once

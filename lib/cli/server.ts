@@ -61,7 +61,7 @@ function serverOptions(cmd: Command): Command {
   opt('--tls-handshake-timeout <ms>', 'a TLS handshake not done in this long is dropped', 'CHAT_TLS_HANDSHAKE_TIMEOUT', d.tlsHandshakeTimeoutMs, int('tls-handshake-timeout', 100));
   opt('--tls-cert <file>', 'serve TLS with this certificate (PEM; needs --tls-key)', 'CHAT_TLS_CERT');
   opt('--tls-key <file>', 'the private key of --tls-cert (PEM)', 'CHAT_TLS_KEY');
-  opt('--metrics-port <port>', 'serve /metrics (Prometheus), /healthz and /readyz over HTTP on this port', 'CHAT_METRICS_PORT', undefined, int('metrics-port', 0, 65535));
+  opt('--metrics-port <port>', 'serve /metrics (Prometheus), /healthz and /readyz over HTTP on this port (0: any free port, named in the "listening" log line)', 'CHAT_METRICS_PORT', undefined, int('metrics-port', 0, 65535));
   opt('--metrics-host <addr>', 'address of the metrics endpoint', 'CHAT_METRICS_HOST', d.metricsHost);
   opt('--node-id <id>', 'this process\'s id in the cluster (default: random)', 'CHAT_NODE_ID');
   opt('--log-level <level>', LOG_LEVELS.join(', '), 'CHAT_LOG_LEVEL', d.logLevel);

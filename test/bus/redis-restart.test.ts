@@ -56,7 +56,7 @@ t.test('redis bus and presence survive a Redis restart and killed subscribers', 
   for (let i = 0; i < 100; i++) a.publish('b', { during: i });
   t.pass('publish does not throw while Redis is down');
   await t.rejects(q.sessionsOf([1]), 'presence queries fail fast while Redis is down');
-  await sleep(500); // longer than the presence refresh period
+  await until('a presence refresh to fail during the outage', () => plog.lines.some((l) => l.includes('presence refresh failed')));
 
   await server.start();
   await until('both buses to be healthy again', () => a.healthy && b.healthy);

@@ -104,22 +104,22 @@ t.test('offline messages after the overview; history paging; convs; read', async
 
   const mark = B.out.length;
   B.type(`history:${a}`);
-  await B.waitOut(`history of [${a}]ann: #14-#23 of 23`, 8000, mark);
-  await B.waitOut('more: older messages', 8000, mark);
+  await B.waitOut(`history of [${a}]ann: #14-#23 of 23`, 20_000, mark);
+  await B.waitOut('more: older messages', 20_000, mark);
   B.type('more');
-  await B.waitOut(`history of [${a}]ann: #4-#13 of 23`, 8000, mark);
+  await B.waitOut(`history of [${a}]ann: #4-#13 of 23`, 20_000, mark);
   B.type('more');
-  await B.waitOut(`history of [${a}]ann: #1-#3 of 23`, 8000, mark);
-  await B.waitOut('start of the conversation', 8000, mark);
+  await B.waitOut(`history of [${a}]ann: #1-#3 of 23`, 20_000, mark);
+  await B.waitOut('start of the conversation', 20_000, mark);
   B.type('more');
-  await B.waitOut(`no older messages in [${a}]ann`, 8000, mark);
+  await B.waitOut(`no older messages in [${a}]ann`, 20_000, mark);
 
   // ann's other device learns about the reading
   const st: Array<Record<string, unknown>> = [];
   ann.on('status', (f) => st.push(f));
   B.type('read');
   await B.waitOut(`[${a}]ann: read up to #23`);
-  await waitFor(() => st.some((f) => f.read === 23), 5000);
+  await waitFor(() => st.some((f) => f.read === 23), 20_000);
   B.type('convs');
   await B.waitOut(new RegExp(`\\[${a}\\]ann p:\\d+:\\d+ last #23 unread 0`));
   B.type('read');
@@ -130,7 +130,7 @@ t.test('offline messages after the overview; history paging; convs; read', async
   B.type('history:nonsense');
   await B.waitOut('history command invalid!');
   B.type('loginout');
-  await B.waitOut('choice:', 8000, B.out.length);
+  await B.waitOut('choice:', 20_000, B.out.length);
   B.type('3');
   t.equal(await B.exitCode(), 0);
 });

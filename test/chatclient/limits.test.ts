@@ -7,7 +7,9 @@
 import t, { type Test } from 'tap';
 import { ChatClient, ResendLimitError } from '../../lib/client/client.js';
 import { startServer } from '../fixtures/harness.js';
-import { client, clientInPty, HAS_SCRIPT, libClient, loggedIn, loginInPty, passwordFile, stripAnsi, users } from './fixtures/util.js';
+import { client, clientInPty, libClient, loggedIn, loginInPty, NO_SCRIPT, passwordFile, requireScript, stripAnsi, users } from './fixtures/util.js';
+
+requireScript(t);
 
 /** what the library client of `id` receives */
 async function inbox(t: Test, port: number, id: number): Promise<string[]> {
@@ -106,7 +108,7 @@ t.test('the interactive client says so when it gives up on a send', async (t) =>
   await A.waitOut(/cannot send to \[\d+\]: not sent: the connection dropped every time it went out \(4 tries\)/, 30_000);
 });
 
-t.test('Ctrl+D at a prompt in a terminal: a newline before the exit', { skip: HAS_SCRIPT ? false : 'util-linux script is not installed' }, async (t) => {
+t.test('Ctrl+D at a prompt in a terminal: a newline before the exit', { skip: NO_SCRIPT }, async (t) => {
   const srv = await startServer(t);
   const [a] = await users(srv.port, 'zhang san');
   const p = clientInPty(t, ['127.0.0.1', String(srv.port)]);

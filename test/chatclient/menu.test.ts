@@ -79,7 +79,7 @@ t.test('register and log in through the menu; overview; help; loginout; quit', a
 
   const before = p.out.length;
   p.type('loginout');
-  await p.waitOut(MENU, 8000, before);
+  await p.waitOut(MENU, 20_000, before);
   p.type('3');
   t.equal(await p.exitCode(), 0, 'quit exits 0');
 });

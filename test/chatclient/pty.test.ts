@@ -6,9 +6,11 @@
 import t from 'tap';
 import { ChatClient } from '../../lib/client/client.js';
 import { startServer } from '../fixtures/harness.js';
-import { clientInPty, HAS_SCRIPT, libClient, loginInPty, stripAnsi as strip } from './fixtures/util.js';
+import { clientInPty, libClient, loginInPty, NO_SCRIPT, requireScript, stripAnsi as strip } from './fixtures/util.js';
 
-t.test('typing is not disturbed by an incoming line', { skip: HAS_SCRIPT ? false : 'util-linux script is not installed' }, async (t) => {
+requireScript(t);
+
+t.test('typing is not disturbed by an incoming line', { skip: NO_SCRIPT }, async (t) => {
   const srv = await startServer(t);
   const reg = await ChatClient.connect({ host: '127.0.0.1', port: srv.port, reconnect: false });
   const a = await reg.register('zhang san', 'sekrit-pw');
@@ -29,10 +31,10 @@ t.test('typing is not disturbed by an incoming line', { skip: HAS_SCRIPT ? false
   p.write(`chat:${b}:hel`);
   const typed = await p.waitOut(`chat:${b}:hel`);
   await other.sendTo(a, 'interrupting you');
-  const after = await p.waitOut(`[${b}]li si said: interrupting you #1`, 8000, typed);
+  const after = await p.waitOut(`[${b}]li si said: interrupting you #1`, 20_000, typed);
   // the line was cleared (cursor to column 1, clear below), the message printed on its own
   // line, then the prompt redrawn with what was typed
-  const redraw = await p.waitOut(`chat:${b}:hel`, 8000, after);
+  const redraw = await p.waitOut(`chat:${b}:hel`, 20_000, after);
   const between = p.out.slice(typed, redraw);
   t.match(between, /\x1b\[1G\x1b\[0J\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[\d+\]li si said: interrupting you #1\r\n/, 'cleared, printed on its own line');
   t.match(strip(p.out.slice(after, redraw)), /^\r\n> chat:\d+:hel$/, 'the prompt and the half-typed input, redrawn');
@@ -40,7 +42,7 @@ t.test('typing is not disturbed by an incoming line', { skip: HAS_SCRIPT ? false
 
   // finishing the line sends what was typed, all of it
   p.write('lo\r');
-  await p.waitOut(`said to [${b}]li si: hello #2`, 8000, redraw);
+  await p.waitOut(`said to [${b}]li si: hello #2`, 20_000, redraw);
   t.same(got, ['interrupting you', 'hello'], 'the other side got "hello", unbroken');
 
   p.write('quit\r');

@@ -18,13 +18,13 @@ t.test('two v2 clients chat; the stream is ordered and includes own messages', a
   b.on('event', (e) => got.push(e));
   const info = await b.login(idb, 'pw');
   t.equal(info.convs[0]?.lastSeq, 5);
-  await waitFor(() => got.length === 5, 3000);
+  await waitFor(() => got.length === 5, 20_000);
   t.same(got.map((e) => [e.seq, e.text, e.own]), [1, 2, 3, 4, 5].map((i) => [i, `m${i}`, false]));
   const mine: ChatEvent[] = [];
   a.on('event', (e) => mine.push(e));
   await Promise.all([b.sendTo(ida, 'r1'), b.sendTo(ida, 'r2')]);
-  await waitFor(() => mine.length === 2, 3000);
+  await waitFor(() => mine.length === 2, 20_000);
   t.same(mine.map((e) => [e.seq, e.text]), [[6, 'r1'], [7, 'r2']]);
-  await waitFor(() => got.length === 7, 3000);
+  await waitFor(() => got.length === 7, 20_000);
   t.same(got.slice(5).map((e) => [e.seq, e.own]), [[6, true], [7, true]]);
 });

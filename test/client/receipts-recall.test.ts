@@ -41,13 +41,13 @@ t.test('one-to-one: DELIVERED then READ reach the sender on both devices, as ran
   b.on('event', (e) => got.push(e));
   const info = await b.login(idb!, 'pw');
   t.equal(info.convs[0]?.peerDelivered, 3, "the recipient's summary shows the sender has all it sent");
-  await waitFor(() => got.length === 3, 3000);
-  await waitFor(() => st1.some((f) => f.delivered === 3) && st2.some((f) => f.delivered === 3), 3000, () => JSON.stringify(st1));
+  await waitFor(() => got.length === 3, 20_000);
+  await waitFor(() => st1.some((f) => f.delivered === 3) && st2.some((f) => f.delivered === 3), 20_000, () => JSON.stringify(st1));
   const d = st1.find((f) => f.delivered === 3)!;
   t.equal(d.userid, idb);
   t.equal(d.read, 0);
   await b.markRead(got[2]!.conv, 3);
-  await waitFor(() => st1.some((f) => f.read === 3) && st2.some((f) => f.read === 3), 3000);
+  await waitFor(() => st1.some((f) => f.read === 3) && st2.some((f) => f.read === 3), 20_000);
   const status = await a1.messageStatus(got[0]!.conv, 2);
   t.equal(status.status, 3, 'READ');
   t.same(status.readBy, [idb]);
@@ -84,9 +84,9 @@ t.test('group receipts: counts for members, who for the sender', async (t) => {
   const updates: WireFrame[] = [];
   cs[0]!.on('status', (f) => updates.push(f));
   const ack = await cs[0]!.sendGroup(gid, 'hello team');
-  await waitFor(() => new Set(updates.filter((u) => (u.delivered as number) >= 1).map((u) => u.userid)).size === 3, 3000);
+  await waitFor(() => new Set(updates.filter((u) => (u.delivered as number) >= 1).map((u) => u.userid)).size === 3, 20_000);
   await cs[1]!.markRead(ack.conv, ack.msgSeq);
-  await waitFor(() => updates.some((u) => u.userid === ids[1] && u.read === 1), 3000);
+  await waitFor(() => updates.some((u) => u.userid === ids[1] && u.read === 1), 20_000);
   const forMember = await cs[2]!.messageStatus(ack.conv, ack.msgSeq);
   t.match(forMember, { members: 3, delivered: 3, read: 1, status: 2 });
   t.notOk('readBy' in forMember, 'only the sender sees who');
@@ -117,7 +117,7 @@ t.test('recall: rules, window, tombstones, and what each party finally sees', as
   const got: ChatEvent[] = [];
   b.on('event', (e) => got.push(e));
   await b.login(idb!, 'pw');
-  await waitFor(() => got.length === 3, 3000);
+  await waitFor(() => got.length === 3, 20_000);
   t.same(
     got.map((e) => [e.seq, e.kind, e.text, e.recalled, e.recalledSeq]),
     [
@@ -132,7 +132,7 @@ t.test('recall: rules, window, tombstones, and what each party finally sees', as
   // a legacy client that logs in later sees the recall line, never the text
   const legacy = await LineClient.connect(t, srv.port);
   b.close();
-  await waitFor(() => srv.hub.sessionCount === 2, 3000);
+  await waitFor(() => srv.hub.sessionCount === 2, 20_000);
   const ack = await legacyLogin(legacy, idb!, 'pw');
   t.equal(ack.errno, 0);
   t.notOk(JSON.stringify(ack).includes('secret'));
@@ -151,12 +151,12 @@ t.test('recall in a group: the creator any time; members online learn it live', 
   const seen: ChatEvent[] = [];
   owner.on('event', (e) => seen.push(e));
   const sent = await member.sendGroup(gid, 'regrettable');
-  await waitFor(() => seen.some((e) => e.text === 'regrettable'), 3000);
+  await waitFor(() => seen.some((e) => e.text === 'regrettable'), 20_000);
   now += 10 * 24 * 3600 * 1000;
   t.match(await owner.recall(sent.conv, sent.msgSeq), { errno: 0 });
   const memberView: ChatEvent[] = [];
   member.on('event', (e) => memberView.push(e));
-  await waitFor(() => memberView.some((e) => e.kind === 'recall' && e.recalledSeq === sent.msgSeq), 3000);
+  await waitFor(() => memberView.some((e) => e.kind === 'recall' && e.recalledSeq === sent.msgSeq), 20_000);
   const history = await member.history(sent.conv, { after: 0 });
   t.match(history.events[0], { seq: 1, recalled: true, text: '' }, 'the slot is a tombstone in history');
 });

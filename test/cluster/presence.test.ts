@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { clusterEnv } from '../fixtures/cluster.js';
-import { LineClient, login, register, waitFor, type Json } from '../fixtures/harness.js';
+import { barrier, LineClient, login, register, waitFor, type Json } from '../fixtures/harness.js';
 
 t.setTimeout(90_000);
 
@@ -77,13 +77,13 @@ t.test('SIGTERM of one process ends only its own sessions', async (t) => {
   await w.msg(2);
   w.send({ msgid: 7, friendid: ida });
   w.send({ msgid: 7, friendid: idb });
-  await w.drain(200);
+  await barrier(w);
   t.equal(await n1!.stop('SIGTERM'), 0, 'graceful exit');
   await a.waitClosed();
   // the watcher logs in again and sees who is online
   const w2 = await LineClient.connect(t, n2!.port);
   w.close();
-  await waitFor(() => w.closed, 2000);
+  await waitFor(() => w.closed, 20_000);
   let friends: Json[] = [];
   for (let i = 0; i < 20; i++) {
     const ack = await login(w2, idw);

@@ -40,7 +40,7 @@ t.test('connections per process: the 6th of --max-connections 5 gets errno 125 a
     t.equal((await c.msg(29)).cmid, `again${i}`, `connection ${i + 1} is unaffected`);
   }
   five[0]!.close();
-  await waitFor(() => srv.server.connectionCount === 4, 5000);
+  await waitFor(() => srv.server.connectionCount === 4, 20_000);
   const next = await LineClient.connect(t, srv.port);
   next.send({ msgid: 28, v: 2, cmid: 'room' });
   t.equal((await next.msg(29)).cmid, 'room', 'once one leaves, a new connection is served');
@@ -59,7 +59,7 @@ t.test('frame rate: a v2 flood gets errno 118 past the burst, another connection
     t.equal((await other.c.msg(29)).cmid, `o${i}`);
   }
   t.pass('the other connection got every PONG');
-  await waitFor(() => flooder.c.frames.length >= N, 5000, () => `${flooder.c.frames.length} answers of ${N}`);
+  await waitFor(() => flooder.c.frames.length >= N, 20_000, () => `${flooder.c.frames.length} answers of ${N}`);
   const pongs = flooder.c.frames.filter((f) => f.msgid === 29);
   const limited = flooder.c.frames.filter((f) => f.msgid === 11);
   t.comment(`${pongs.length} PONGs, ${limited.length} rate-limited`);
@@ -157,7 +157,7 @@ t.test('failed logins: later failures wait longer; a right password never waits'
   const attempt = async (id: number, password: string): Promise<{ ms: number; ack: Json }> => {
     const started = performance.now();
     c.send({ msgid: 1, v: 2, id, password, cmid: `${id}-${password}-${started}` });
-    const ack = await c.msg(2, 10_000);
+    const ack = await c.msg(2);
     return { ms: performance.now() - started, ack };
   };
   const wrong: number[] = [];
@@ -172,18 +172,20 @@ t.test('failed logins: later failures wait longer; a right password never waits'
   t.ok(wrong[0]! < wrong[2]! && wrong[1]! < wrong[2]! && wrong[2]! < wrong[3]! && wrong[3]! < wrong[4]!, 'each failure past the free ones waits longer');
   const right = await attempt(x, 'right');
   t.equal(right.ack.errno, 0, 'the right password right after logs in');
-  t.ok(right.ms < 500, `at once (${Math.round(right.ms)} ms: no delay, only the password check)`);
+  // both include a password check (slow on a busy machine); only the wrong one waited 1000 ms more
+  t.ok(right.ms < wrong[4]!, `at once (${Math.round(right.ms)} ms, the last failure ${Math.round(wrong[4]!)} ms: no delay, only the password check)`);
   // another account from the same address: the per-address count (6 now) decides
   const c2 = await LineClient.connect(t, srv.port);
   const startedOther = performance.now();
   c2.send({ msgid: 1, v: 2, id: y, password: 'wrong', cmid: 'y-wrong' });
-  t.match(await c2.msg(2, 10_000), { errno: 1 });
+  t.match(await c2.msg(2), { errno: 1 });
   const otherMs = performance.now() - startedOther;
   t.ok(otherMs >= 990, `a wrong password on another account from the same address waits too (${Math.round(otherMs)} ms: the address has 6 failures)`);
   const started = performance.now();
   c2.send({ msgid: 1, v: 2, id: y, password: 'right', cmid: 'y' });
   t.equal((await c2.msg(2)).errno, 0, 'the other account with its right password logs in');
-  t.ok(performance.now() - started < 500, 'at once, despite the address\'s failures');
+  const rightMs = performance.now() - started;
+  t.ok(rightMs < otherMs, `at once, despite the address's failures (${Math.round(rightMs)} ms, the failure before it ${Math.round(otherMs)} ms)`);
 });
 
 t.test('the defaults let a big deployment through (from lib/config.ts and the CLI help)', async (t) => {

@@ -6,13 +6,13 @@
  */
 import path from 'node:path';
 import t from 'tap';
-import { freePort, LineClient, login, register, spawnServer, tempDir } from '../fixtures/harness.js';
+import { LineClient, login, register, spawnServer, tempDir } from '../fixtures/harness.js';
 import { sendV2 } from '../protocol/util.js';
 import { httpGet, metric, parseMetrics } from './util.js';
 
 t.test('/metrics, /healthz and /readyz', async (t) => {
-  const metricsPort = await freePort();
-  const srv = await spawnServer(t, ['--db', path.join(tempDir(t), 'chat.db'), '--metrics-port', String(metricsPort)]);
+  const srv = await spawnServer(t, ['--db', path.join(tempDir(t), 'chat.db'), '--metrics-port', '0']);
+  const metricsPort = srv.metricsPort!;
   const scrape = async () => {
     const r = await httpGet(metricsPort, '/metrics');
     t.equal(r.status, 200);

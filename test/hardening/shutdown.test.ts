@@ -72,7 +72,7 @@ t.test('SIGTERM with sends in flight: NOTICE before close, exit 0, every acked m
   await waitFor(() => acks.length >= 300, 20_000, () => `${acks.length} acks`);
   const code = await srv.stop('SIGTERM');
   t.equal(code, 0, 'exit code 0');
-  await waitFor(() => seen.every((s) => s.includes('closed')), 5000, () => JSON.stringify(seen));
+  await waitFor(() => seen.every((s) => s.includes('closed')), 20_000, () => JSON.stringify(seen));
   running = false;
   clients.forEach((c) => c.close()); // rejects what is still unanswered, ending the pumps
   await Promise.all(pumps);

@@ -7,9 +7,11 @@
  * `offlinemsg` of its next logins (at-least-once: a message may come twice, none is missing).
  */
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import t from 'tap';
 import { ChatClient, type ChatEvent } from '../../lib/client/client.js';
-import { delay, freePort, LineClient, login, register, spawnServer, tempDir, waitFor, type Json } from '../fixtures/harness.js';
+import { delay, LineClient, login, register, spawnServer, tempDir, waitFor, type Json } from '../fixtures/harness.js';
+import { deliveredSeq, pairConv } from '../ordering/util.js';
 import { parseList } from '../protocol/util.js';
 import { countLines, httpGet, logEntries, MB, metric, parseMetrics, percentile, RawClient, rssBytes } from './util.js';
 
@@ -25,15 +27,15 @@ const PAD = 'x'.repeat(180);
 
 t.test('slow readers are cut off, memory stays bounded, others are not slowed, nothing is lost', async (t) => {
   const dir = tempDir(t);
-  const metricsPort = await freePort();
   const srv = await spawnServer(t, [
     '--db', path.join(dir, 'chat.db'),
     '--max-out-bytes', String(256 * 1024),
     '--drain-timeout', '2000',
     // the sender below is a flood on purpose; the frame rate limit has tests of its own
     '--frame-rate', '1000000', '--frame-burst', '1000000',
-    '--metrics-port', String(metricsPort),
+    '--metrics-port', '0',
   ]);
+  const metricsPort = srv.metricsPort!;
   const pid = srv.child.pid!;
   const reg = await LineClient.connect(t, srv.port);
   const ids: Record<string, number> = {};
@@ -149,7 +151,7 @@ t.test('slow readers are cut off, memory stays bounded, others are not slowed, n
   };
   await waitFor(
     () => cutUsers().length >= 2,
-    10_000,
+    30_000,
     () => `both readers cut off; the log has ${JSON.stringify(logEntries(srv.logs()).filter((e) => (e.level as number) >= 40))}`,
   );
   t.same(cutUsers().sort(), [ids.reader, ids.oldreader].sort(), 'the server cut off both slow readers, and nobody else');
@@ -204,6 +206,9 @@ t.test('slow readers are cut off, memory stays bounded, others are not slowed, n
   await oldreader.readToEnd();
   const seen: number[] = oldreader.lines.map((l) => JSON.parse(l) as Json).filter((f) => f.msgid === 6).map((f) => f.msgSeq as number);
   const onOld = seen.length;
+  const db = new Database(path.join(dir, 'chat.db'), { readonly: true, timeout: 5000 });
+  t.teardown(() => db.close());
+  const delivered = () => deliveredSeq(db, pairConv(ids.sender!, ids.oldreader!), ids.oldreader!);
   let logins = 0;
   for (;;) {
     const c = await LineClient.connect(t, srv.port);
@@ -215,11 +220,12 @@ t.test('slow readers are cut off, memory stays bounded, others are not slowed, n
     t.equal(ack.errno, 0);
     logins++;
     const offline = parseList(ack.offlinemsg);
-    seen.push(...offline.map((f) => f.msgSeq as number));
-    // the login reply counts as delivered once written; give the position a moment to land
-    await delay(100);
+    const seqs = offline.map((f) => f.msgSeq as number);
+    seen.push(...seqs);
+    // the login reply counts as delivered once written: the next login starts past it
+    const upTo = Math.max(0, ...seqs);
+    await waitFor(() => delivered() >= upTo, 30_000, () => `delivered ${delivered()} of ${upTo}`);
     c.close();
-    await delay(50);
     if (offline.length === 0 || logins > 20) break;
   }
   t.comment(`legacy reader: ${onOld} on the old socket, ${seen.length - onOld} more over ${logins} logins`);
@@ -269,7 +275,7 @@ t.test('a reader that stops reading is cut off after --drain-timeout, under the 
   }
   await waitFor(() => acks[0] === N, 30_000, () => `acked ${acks[0]} of ${N}`);
   const cut = () => logEntries(srv.logs()).find((e) => /^slow reader/.test(String(e.msg)));
-  await waitFor(() => cut() !== undefined, DRAIN + 5000, () => 'a slow-reader cut');
+  await waitFor(() => cut() !== undefined, DRAIN + 30_000, () => 'a slow-reader cut');
   t.equal(cut()!.msg, 'slow reader: no drain within the timeout, disconnecting', 'cut off by the drain timeout, not the byte cap');
   await reader.readToEnd();
   t.pass('the server closed the connection');

@@ -37,7 +37,7 @@ t.test('TLS: trusted clients chat, untrusted and plain ones are refused, the ser
   const ack = await ann.sendTo(bobId, 'over TLS');
   t.equal(ack.msgSeq, 1, 'a send over TLS is acked');
   await bob.sendTo(annId, 'and back');
-  await waitFor(() => bobGot.length === 2 && annGot.length === 2, 5000);
+  await waitFor(() => bobGot.length === 2 && annGot.length === 2, 20_000);
   t.same(
     bobGot.map((e) => e.text),
     ['over TLS', 'and back'],
@@ -55,7 +55,7 @@ t.test('TLS: trusted clients chat, untrusted and plain ones are refused, the ser
   legacy.setEncoding('utf8');
   legacy.on('data', (d: string) => (text += d));
   legacy.write(JSON.stringify({ msgid: 4, name: 'carl', password: 'pw' }) + '\n');
-  await waitFor(() => text.includes('\n'), 5000);
+  await waitFor(() => text.includes('\n'), 20_000);
   t.match(JSON.parse(text.split('\n')[0]!) as Json, { msgid: 5, errno: 0 }, 'a legacy REG over TLS is answered');
 
   // a client that does not trust the certificate
@@ -85,7 +85,7 @@ t.test('TLS: trusted clients chat, untrusted and plain ones are refused, the ser
     });
   const sent = cli('--ca', cert, 'send', String(annId), 'from the console client over TLS');
   t.equal(sent.status, 0, `chatclient --ca … send: exit 0 ${sent.stderr}`);
-  await waitFor(() => annGot.some((e) => e.text === 'from the console client over TLS'), 5000);
+  await waitFor(() => annGot.some((e) => e.text === 'from the console client over TLS'), 20_000);
   t.pass('its message arrived');
   const refused = cli('--tls', 'send', String(annId), 'not trusted');
   t.equal(refused.status, 2, 'chatclient --tls without the CA: exit 2 (cannot connect)');

@@ -72,6 +72,20 @@ export function httpGet(port: number, path: string, method = 'GET'): Promise<Htt
   });
 }
 
+/**
+ * Polls /readyz until it answers 200 (store and bus both fine). `ms` only bounds a hang: the
+ * wait ends as soon as the process says it is ready, however long a busy machine takes.
+ */
+export async function untilReady(port: number, ms = 60_000): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const r = await httpGet(port, '/readyz');
+    if (r.status === 200) return;
+    if (Date.now() > until) throw new Error(`/readyz on ${port} still ${r.status} after ${ms} ms: ${r.body}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** one sample of a Prometheus text exposition: `name{labels}` -> value */
 export function parseMetrics(text: string): Map<string, number> {
   const out = new Map<string, number>();
@@ -126,7 +140,7 @@ export class RawClient {
   }
 
   /** reads until a line matching `pred` arrived; stops reading again afterwards */
-  async readUntil(pred: (f: Json) => boolean, ms = 10_000): Promise<Json> {
+  async readUntil(pred: (f: Json) => boolean, ms = 20_000): Promise<Json> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.socket.off('data', onData);

@@ -223,7 +223,7 @@ t.test('kill -9 of one of two processes mid-run: acked messages reach everyone, 
   // A v2 client on the survivor whose conversation ends with messages the killed process
   // stored but never published is told of them by nobody (see the report of issue #4). Give
   // them a bounded wait, then judge.
-  const stalled = await until(() => checks.every(caughtUp), 6_000, () => '').then(
+  const stalled = await until(() => checks.every(caughtUp), 20_000, () => '').then(
     () => false,
     () => true,
   );

@@ -79,7 +79,7 @@ t.test('FLUSHALL under running processes, then a restart of everything: seqs con
   // and write their sessions back
   const flushedAt = Date.now();
   let states: Array<[number, string]> = [];
-  while (Date.now() - flushedAt < 10_000) {
+  while (Date.now() - flushedAt < 30_000) {
     states = await onlineSeenByEve();
     if (states.every(([, s]) => s === 'online')) break;
     await delay(100);

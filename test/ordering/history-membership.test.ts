@@ -7,8 +7,8 @@
  */
 import t from 'tap';
 import type { Test } from 'tap';
-import { delay, startServer, type Json, type LineClient } from '../fixtures/harness.js';
-import { pairConv, pushesOf, range, rawLogin, registerUser, reqV2 } from './util.js';
+import { startServer, type Json, type LineClient } from '../fixtures/harness.js';
+import { marker, pairConv, pushedUpTo, pushesOf, range, rawLogin, registerUser, reqV2 } from './util.js';
 
 t.setTimeout(30_000);
 
@@ -113,7 +113,8 @@ t.test('paging a group inside the member windows; leave and remove end the windo
   }
 
   // pushes: each member got exactly its window
-  await delay(100);
+  await pushedUpTo(mem!.c, conv, 30);
+  await pushedUpTo(rem!.c, conv, 30);
   t.same(
     pushesOf(mem!.c, conv).map((f) => f.msgSeq),
     range(11, 30),
@@ -129,7 +130,7 @@ t.test('paging a group inside the member windows; leave and remove end the windo
   t.match(await reqV2(mem!.c, { msgid: 21, groupid: gid }), { msgid: 13, errno: 0, groupid: gid }, 'mem leaves');
   t.match(await reqV2(mem!.c, { msgid: 21, groupid: gid }), { msgid: 11, errno: 109 }, 'leaving again: 109');
   await say(cre!.c, 5, 'after mem left'); // 31..35
-  await delay(100);
+  await marker(cre!.c, mem!.id, mem!.c);
   t.equal(pushesOf(mem!.c, conv).length, 20, 'no pushes after leaving');
   const gone = await sync(mem!.c, conv, { after: 25, limit: 100 });
   t.same(seqs(gone), range(26, 30), 'sync stops at the leave');
@@ -152,7 +153,8 @@ t.test('paging a group inside the member windows; leave and remove end the windo
   t.match(await reqV2(cre!.c, { msgid: 22, groupid: gid, userid: rem!.id }), { msgid: 13, errno: 0, groupid: gid, userid: rem!.id }, 'the creator removes rem');
   t.match(await reqV2(cre!.c, { msgid: 22, groupid: gid, userid: rem!.id }), { msgid: 11, errno: 109 }, 'twice: 109');
   await say(cre!.c, 3, 'after rem removed'); // 36..38
-  await delay(100);
+  await marker(cre!.c, rem!.id, rem!.c);
+  await pushedUpTo(oth!.c, conv, 38);
   t.same(
     pushesOf(rem!.c, conv).map((f) => f.msgSeq),
     range(21, 35),
@@ -176,6 +178,7 @@ t.test('paging a group inside the member windows; leave and remove end the windo
   t.match(await sync(out!.c, pairConv(cre!.id, mem!.id), { after: 0 }), { msgid: 11, errno: 109 }, "someone else's pair: 109");
   t.match(await sync(out!.c, 'g:999999', { after: 0 }), { msgid: 11, errno: 109 }, 'a group that does not exist: 109');
   t.match(await reqV2(out!.c, { msgid: 10, groupid: gid, msg: 'hi' }), { msgid: 11, errno: 109 }, 'a non-member cannot send');
+  await marker(cre!.c, out!.id, out!.c);
   t.equal(pushesOf(out!.c, conv).length, 0, 'and was pushed nothing');
 });
 
@@ -206,7 +209,7 @@ t.test('unfriending removes the contact on both sides; one-to-one chat goes on',
   // chatting needs no friendship
   t.match(await reqV2(amy!.c, { msgid: 6, toid: bea!.id, msg: 'still talking' }), { msgid: 12, errno: 0, msgSeq: 2 }, 'amy -> bea after unfriending');
   t.match(await reqV2(bea!.c, { msgid: 6, toid: amy!.id, msg: 'sure' }), { msgid: 12, errno: 0, msgSeq: 3 }, 'bea -> amy');
-  await delay(100);
+  await marker(cid!.c, bea!.id, bea!.c);
   t.same(
     pushesOf(bea!.c, pairConv(amy!.id, bea!.id)).map((f) => [f.msgSeq, f.msg]),
     [

@@ -8,7 +8,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import type { App } from '../../lib/app.js';
 import { clusterEnv } from '../fixtures/cluster.js';
-import { delay, LineClient, startServer, type Json } from '../fixtures/harness.js';
+import { LineClient, startServer, waitForAsync, type Json } from '../fixtures/harness.js';
 import { chatClient, pairConv, Proxy, PW, rawLogin, recordStream, registerUser, reqV2, until } from './util.js';
 
 t.setTimeout(60_000);
@@ -25,7 +25,7 @@ async function presenceCount(srv: App, id: number): Promise<number> {
 async function v2Login(t: Test, port: number, id: number, token?: string): Promise<{ c: LineClient; ack: Json }> {
   const c = await LineClient.connect(t, port);
   c.send({ msgid: 1, v: 2, id, password: PW, ...(token ? { token } : {}) });
-  return { c, ack: await c.msg(2, 10_000) };
+  return { c, ack: await c.msg(2) };
 }
 
 t.test('a resume with the token replaces the old session on a still-open connection', async (t) => {
@@ -69,13 +69,13 @@ t.test('ChatClient behind a half-dead connection: the reconnect replaces the ses
   client.on('reconnected', () => reconnected++);
   const B = (await rawLogin(t, srv.port, bob!, true)).c;
   await reqV2(B, { msgid: 6, toid: amy, msg: 'before' });
-  await until(() => client.appliedSeq(pairConv(amy!, bob!)) === 1, 3000, () => 'first');
+  await until(() => client.appliedSeq(pairConv(amy!, bob!)) === 1, 20_000, () => 'first');
 
   // the client's side of the connection dies; the server's side stays open (no FIN, no RST)
   const [stale] = proxy.orphan();
-  await until(() => reconnected === 1, 5000, () => 'reconnect');
+  await until(() => reconnected === 1, 20_000, () => 'reconnect');
   t.pass('the client reconnected and resumed');
-  await until(() => stale!.upstreamClosed, 3000, () => `the stale connection to close; it got ${stale!.orphanText}`);
+  await until(() => stale!.upstreamClosed, 20_000, () => `the stale connection to close; it got ${stale!.orphanText}`);
   const notices = stale!.orphanText
     .split('\n')
     .filter(Boolean)
@@ -86,7 +86,7 @@ t.test('ChatClient behind a half-dead connection: the reconnect replaces the ses
   t.equal(await presenceCount(srv, amy!), 1);
 
   await reqV2(B, { msgid: 6, toid: amy, msg: 'after' });
-  await until(() => client.appliedSeq(pairConv(amy!, bob!)) === 2, 3000, () => 'second');
+  await until(() => client.appliedSeq(pairConv(amy!, bob!)) === 2, 20_000, () => 'second');
   t.same(
     stream.get(pairConv(amy!, bob!))!.map((e) => [e.seq, e.text]),
     [
@@ -124,7 +124,7 @@ t.test('at most 5 sessions: the 6th fresh login gets 112, a resume at the limit 
 
   // a logout frees a place
   t.match(await reqV2(sessions[0]!.c, { msgid: 3 }), { errno: 0 });
-  await delay(50);
+  await waitForAsync(async () => (await presenceCount(srv, amy!)) === 4, 20_000, () => 'the logout to free its place');
   t.equal((await v2Login(t, srv.port, amy!)).ack.errno, 0, 'after a logout a fresh login fits again');
   t.equal(localSessions(srv, amy!), 5);
 });
@@ -142,7 +142,7 @@ t.test('across processes: the resume on one process ends the stale session on th
     const node = (i + 1) % 2;
     const next = await v2Login(t, nodes[node]!.port, amy!, cur.ack.token as string);
     t.equal(next.ack.errno, 0, `resume ${i + 1}, on process ${node}: accepted at the limit`);
-    t.match(await cur.c.msg(30, 5000), { notice: 'replaced' }, 'the old session, wherever it was, is told');
+    t.match(await cur.c.msg(30), { notice: 'replaced' }, 'the old session, wherever it was, is told');
     await cur.c.waitClosed();
     cur = next;
   }
@@ -150,8 +150,11 @@ t.test('across processes: the resume on one process ends the stale session on th
   // pushes reach both live sessions once
   const B = (await rawLogin(t, nodes[1]!.port, bob!, true)).c;
   await reqV2(B, { msgid: 6, toid: amy, msg: 'to both devices' });
-  t.match(await keep.c.msg(6, 5000), { msg: 'to both devices' });
-  t.match(await cur.c.msg(6, 5000), { msg: 'to both devices' });
-  await delay(200);
+  t.match(await keep.c.msg(6), { msg: 'to both devices' });
+  t.match(await cur.c.msg(6), { msg: 'to both devices' });
+  // a second copy would come before the next message
+  await reqV2(B, { msgid: 6, toid: amy, msg: 'next' });
+  t.match(await keep.c.msg(6, 20_000), { msg: 'next' });
+  t.match(await cur.c.msg(6, 20_000), { msg: 'next' });
   t.equal([...keep.c.frames, ...cur.c.frames].filter((f) => f.msgid === 6).length, 0, 'once each');
 });

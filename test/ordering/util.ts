@@ -3,6 +3,7 @@
  * Everything that opens something registers its own teardown.
  */
 import net from 'node:net';
+import type Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
 import type { Test } from 'tap';
 import { ChatClient, type ChatEvent, type ClientOptions } from '../../lib/client/client.js';
@@ -21,7 +22,7 @@ export function newCmid(prefix = 'o'): string {
 const REPLIES = new Set([2, 5, 11, 12, 13, 16, 19, 25, 27, 29]);
 
 /** a v2 request on a raw connection, answered by the reply that echoes its cmid */
-export async function reqV2(c: LineClient, frame: Json, ms = 10_000): Promise<Json> {
+export async function reqV2(c: LineClient, frame: Json, ms = 20_000): Promise<Json> {
   const cmid = typeof frame.cmid === 'string' ? frame.cmid : newCmid('r');
   c.send({ ...frame, v: 2, cmid });
   return c.next((f) => REPLIES.has(f.msgid as number) && f.cmid === cmid, ms);
@@ -57,7 +58,7 @@ export async function rawLogin(t: Test, port: number, id: number, v2 = false, to
   let ack: Json;
   if (token !== undefined) {
     c.send({ msgid: 1, v: 2, id, password: PW, token });
-    ack = await c.msg(2, 10_000);
+    ack = await c.msg(2);
   } else {
     ack = await login(c, id, PW, v2);
   }
@@ -88,9 +89,34 @@ export function pairConv(a: number, b: number): string {
   return `p:${Math.min(a, b)}:${Math.max(a, b)}`;
 }
 
+/**
+ * Sends a one-to-one message from `from` (a v2 connection) to user `toId` and waits until
+ * `to`, one of that user's connections, was pushed it (the push stays in `to.frames`).
+ * Deliveries go out in commit order and a connection's writes keep theirs, so once it is there
+ * every push of an event committed before it is there too: what did not come by then will not.
+ */
+export async function marker(from: LineClient, toId: number, to: LineClient, ms = 20_000): Promise<Json> {
+  const text = newCmid('marker');
+  const ack = await reqV2(from, { msgid: 6, toid: toId, msg: text }, ms);
+  if (ack.msgid !== 12) throw new Error(`marker not sent: ${JSON.stringify(ack)}`);
+  await waitFor(() => to.frames.some((f) => f.msg === text), ms, () => `the marker to reach ${toId}: got ${JSON.stringify(to.frames)}`);
+  return to.frames.find((f) => f.msg === text)!;
+}
+
+/** waits until a raw connection was pushed `seq` of `conv` */
+export function pushedUpTo(c: LineClient, conv: string, seq: number, ms = 20_000): Promise<void> {
+  return waitFor(() => pushesOf(c, conv).some((f) => f.msgSeq === seq), ms, () => `seq ${seq} of ${conv}: got ${JSON.stringify(pushesOf(c, conv).map((f) => f.msgSeq))}`);
+}
+
 /** the chat pushes (msgid 6/10) of `conv` a raw connection received so far (not removed) */
 export function pushesOf(c: LineClient, conv: string): Json[] {
   return c.frames.filter((f) => (f.msgid === 6 || f.msgid === 10) && f.conv === conv && f.errno === undefined);
+}
+
+/** how far a SQLite store has recorded `user` as having received `conv` (its delivered position) */
+export function deliveredSeq(db: Database.Database, conv: string, user: number): number {
+  const row = db.prepare('SELECT delivered_seq FROM conv_member WHERE conv = ? AND user_id = ?').get(conv, user) as { delivered_seq: number } | undefined;
+  return row?.delivered_seq ?? 0;
 }
 
 export interface LogRow {

@@ -28,7 +28,7 @@ export function captureRaw(c: LineClient): RawLines {
   });
   return {
     all: () => [...lines],
-    async find(pred, ms = 5000) {
+    async find(pred, ms = 20_000) {
       const until = Date.now() + ms;
       for (;;) {
         for (const l of lines) {

@@ -35,7 +35,7 @@ t.test('recall after a server restart', async (t) => {
   const got: ChatEvent[] = [];
   b.on('event', (e) => got.push(e));
   await b.login(idb, 'pw');
-  await waitFor(() => got.length === 3, 5000);
+  await waitFor(() => got.length === 3, 20_000);
   t.same(
     got.map((e) => [e.seq, e.kind, e.text, e.recalled]),
     [
