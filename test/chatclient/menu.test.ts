@@ -4,7 +4,7 @@
  * a server that is not there.
  */
 import t from 'tap';
-import { freePort, startServer } from '../fixtures/harness.js';
+import { refusedPort, startServer } from '../fixtures/harness.js';
 import { client, libClient, users } from './fixtures/util.js';
 
 const MENU = '========================\n1. login\n2. register\n3. quit\n========================\nchoice:';
@@ -93,7 +93,7 @@ t.test('the end of piped input quits (exit 0)', async (t) => {
 });
 
 t.test('no server: "cannot connect to ...: connection refused", exit 2', async (t) => {
-  const port = await freePort();
+  const port = await refusedPort();
   const p = client(t, ['127.0.0.1', String(port)]);
   t.equal(await p.exitCode(), 2);
   t.equal(p.err, `cannot connect to 127.0.0.1:${port}: connection refused\n`);

@@ -3,7 +3,7 @@
  * register; no menus or prompts; the exit codes --help documents.
  */
 import t, { type Test } from 'tap';
-import { freePort, startServer } from '../fixtures/harness.js';
+import { refusedPort, startServer } from '../fixtures/harness.js';
 import { client, libClient, loggedIn, passwordFile, users } from './fixtures/util.js';
 
 type Run = (args: string[], env?: Record<string, string>) => Promise<{ code: number | null; out: string; err: string }>;
@@ -42,7 +42,7 @@ t.test('send and tail --json between two users; exit codes', async (t) => {
   t.equal(tail.err, '', 'no menus, prompts or notices');
 
   // errors: request refused 4, login refused 3, usage 1, cannot connect 2 (all at once)
-  const port = await freePort();
+  const port = await refusedPort();
   const [noUser, notMember, badPw, noPw, noUserFlag, badArg, refused] = await Promise.all([
     run(as(a!, 'send', '99999', 'x')),
     run(as(a!, 'sendgroup', '4242', 'x')),
