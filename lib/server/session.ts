@@ -261,9 +261,9 @@ export class Session {
       if (this.ended) return;
       const pushed: number = c.pushed;
       c.waiting.sort((x, y) => x.ev.seq - y.ev.seq);
-      const next = c.waiting.length > 0 ? c.waiting[0]!.ev.seq : Infinity;
-      // up to what waits, or (nothing waiting) as far as the log is known to reach
-      const want = next === Infinity ? c.target : next - 1;
+      const next = c.waiting.find((p) => p.ev.seq > pushed)?.ev.seq;
+      // up to the first seq that waits (and is still ahead), else as far as the log is known to reach
+      const want = next === undefined ? c.target : next - 1;
       if (want <= pushed) return;
       const upTo = Math.min(want, pushed + FILL_PAGE);
       const events = await this.#deps.store.readRange(conv, pushed + 1, upTo, FILL_PAGE);
