@@ -13,7 +13,6 @@ import { legacyEvent, v2Event } from '../protocol/shapes.js';
 import type { Bus, Presence } from '../bus/types.js';
 import { parseConv } from '../store/conv.js';
 import type { CommitOp, CommitResult, ConvId, LogEvent, NewEvent, Store, UserRecord } from '../store/types.js';
-import { visibleTop } from '../models/conversations.js';
 import { makeMid, midPrefix } from '../models/mid.js';
 import { CommitBatcher } from './batcher.js';
 import { LoginThrottle } from './limits.js';
@@ -207,7 +206,7 @@ export class Hub {
         return;
       }
       for (const [userId, convs] of states) {
-        for (const s of this.localSessions(userId)) for (const st of convs) s.catchUp(st.conv, visibleTop(st));
+        for (const s of this.localSessions(userId)) for (const st of convs) s.catchUp(st);
       }
     }
   }

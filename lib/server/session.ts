@@ -16,7 +16,8 @@
  * appends in flight are remembered until its cursor passes them, so a log read cannot hand the
  * sender its own message before its ack.
  */
-import type { ConvId, LogEvent, Store } from '../store/types.js';
+import { visibleTop } from '../models/conversations.js';
+import type { ConvId, ConvState, LogEvent, Store } from '../store/types.js';
 import { MsgId } from '../protocol/msgid.js';
 import type { Connection } from './connection.js';
 
@@ -141,17 +142,32 @@ export class Session {
   }
 
   /**
-   * The log of `conv` reaches `top` (what this user may see of it): push whatever this session
-   * has not had of it. Cheap when it is up to date.
+   * The member's stored state of a conversation, read just now: push whatever this session has
+   * not had of it, up to what the member may see. Cheap when it is up to date; a conversation
+   * the session has not met yet starts where `st` says, without another read.
    */
-  catchUp(conv: ConvId, top: number): void {
+  catchUp(st: ConvState): void {
     if (this.ended || this.#held) return;
-    const c = this.#cursors.get(conv);
+    const top = visibleTop(st);
+    let c = this.#cursors.get(st.conv);
     if (c && c.pushed !== null && top <= c.pushed) return;
-    if (top <= 0) return;
-    const cur = c ?? this.#cursor(conv);
-    cur.target = Math.max(cur.target, top);
-    this.#advance(conv, cur);
+    if (!c || c.pushed === null) {
+      const start = this.#startOf(st);
+      if (top <= start) return;
+      c ??= this.#cursor(st.conv);
+      c.pushed ??= start;
+    }
+    c.target = Math.max(c.target, top);
+    this.#advance(st.conv, c);
+  }
+
+  /**
+   * Where a conversation met after login starts. Legacy: after what it was delivered. v2: its
+   * login summary did not list it, so it has nothing of it since it joined.
+   */
+  #startOf(st: ConvState | null): number {
+    if (!st) return 0;
+    return this.legacy ? Math.max(st.delivered, st.joinedSeq) : st.joinedSeq;
   }
 
   #cursor(conv: ConvId): Cursor {
@@ -238,19 +254,16 @@ export class Session {
   /** reads the start position if unknown, then every seq up to what waits (or the target) */
   async #readLog(conv: ConvId, c: Cursor): Promise<void> {
     if (c.pushed === null) {
-      const st = await this.#deps.store.convState(this.userId, conv);
-      // legacy: it has what it was delivered; v2: it learnt of this conversation after its
-      // login summary, so it has nothing of it since it joined
-      const start = st ? (this.legacy ? Math.max(st.delivered, st.joinedSeq) : st.joinedSeq) : 0;
+      const start = this.#startOf(await this.#deps.store.convState(this.userId, conv));
       c.pushed = Math.max(c.pushed ?? 0, start);
     }
     for (;;) {
       if (this.ended) return;
       const pushed: number = c.pushed;
       c.waiting.sort((x, y) => x.ev.seq - y.ev.seq);
-      const next = c.waiting.length > 0 ? c.waiting[0]!.ev.seq : Infinity;
-      // up to what waits, or (nothing waiting) as far as the log is known to reach
-      const want = next === Infinity ? c.target : next - 1;
+      const next = c.waiting.find((p) => p.ev.seq > pushed)?.ev.seq;
+      // up to the first seq that waits (and is still ahead), else as far as the log is known to reach
+      const want = next === undefined ? c.target : next - 1;
       if (want <= pushed) return;
       const upTo = Math.min(want, pushed + FILL_PAGE);
       const events = await this.#deps.store.readRange(conv, pushed + 1, upTo, FILL_PAGE);
