@@ -52,7 +52,7 @@ export class ChatServer {
         socket.destroy();
       });
     }
-    this.#idleSweep = setInterval(() => this.#closeIdle(), IDLE_SWEEP_MS);
+    this.#idleSweep = setInterval(() => this.#sweep(), IDLE_SWEEP_MS);
     this.#idleSweep.unref();
   }
 
@@ -62,7 +62,7 @@ export class ChatServer {
    * silent socket must not keep its slot. Logged-in legacy clients cannot ping and are left to
    * TCP keep-alive.
    */
-  #closeIdle(): void {
+  #sweep(): void {
     const now = performance.now();
     const idleLimit = now - this.hub.opts.idleTimeoutMs;
     const loginLimit = now - this.hub.opts.loginTimeoutMs;
@@ -107,7 +107,7 @@ export class ChatServer {
    * client gets nothing it does not know: wait briefly for the first frame, tell a v2 client
    * why, and close either way.
    */
-  #refuseFull(conn: Connection, socket: net.Socket, code: 'SERVER_FULL' | 'TOO_MANY_CONNECTIONS'): void {
+  #refuseOverCap(conn: Connection, socket: net.Socket, code: 'SERVER_FULL' | 'TOO_MANY_CONNECTIONS'): void {
     this.#release.get(`${conn.address}:${socket.remotePort ?? 0}`)?.();
     conn.log.warn(
       code === 'SERVER_FULL' ? { max: this.hub.opts.maxConnections } : { maxPerAddress: this.hub.opts.maxConnectionsPerAddress },
@@ -168,11 +168,11 @@ export class ChatServer {
     });
     socket.on('error', (err) => conn.log.debug({ err }, 'socket error'));
     if (this.#open > opts.maxConnections) {
-      this.#refuseFull(conn, socket, 'SERVER_FULL');
+      this.#refuseOverCap(conn, socket, 'SERVER_FULL');
       return;
     }
     if ((this.#perAddress.get(conn.address) ?? 0) > opts.maxConnectionsPerAddress) {
-      this.#refuseFull(conn, socket, 'TOO_MANY_CONNECTIONS');
+      this.#refuseOverCap(conn, socket, 'TOO_MANY_CONNECTIONS');
       return;
     }
     this.#conns.add(conn);

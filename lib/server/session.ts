@@ -211,13 +211,16 @@ export class Session {
       this.#fill(conv, c);
       return;
     }
-    if (!c.gapTimer) {
-      c.gapTimer = setTimeout(() => {
-        c.gapTimer = null;
-        this.#fill(conv, c);
-      }, this.#deps.gapWaitMs);
-      c.gapTimer.unref();
-    }
+    if (!c.gapTimer) this.#fillLater(conv, c, this.#deps.gapWaitMs);
+  }
+
+  /** reads the log after `ms` (a gap's wait, or a retry), unless something else does first */
+  #fillLater(conv: ConvId, c: Cursor, ms: number): void {
+    c.gapTimer = setTimeout(() => {
+      c.gapTimer = null;
+      this.#fill(conv, c);
+    }, ms);
+    c.gapTimer.unref();
   }
 
   /** drops early arrivals from memory; they are in the log and are read from there instead */
@@ -242,11 +245,7 @@ export class Session {
         if (this.ended) return;
         // nothing is dropped: what waits stays (or is re-read), and the read is tried again
         if (c.waiting.length > 0) this.#spill(c);
-        c.gapTimer = setTimeout(() => {
-          c.gapTimer = null;
-          this.#fill(conv, c);
-        }, RETRY_MS);
-        c.gapTimer.unref();
+        this.#fillLater(conv, c, RETRY_MS);
       },
     );
   }
