@@ -11,12 +11,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { closeAll, loginMany, type BenchEnv } from './env.js';
 import { runPairs, type Pair } from './pairs.js';
 import { PhaseMeter, spawnChatServer, type ServerProc } from './proc.js';
 import { PASSWORD, seedSqlite } from './seed.js';
-import { ROOT, fmtMs, fmtRate } from './util.js';
+import { ROOT, fmtMs, fmtRate, runIfMain } from './util.js';
 
 interface Side {
   name: string;
@@ -91,12 +90,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, main);

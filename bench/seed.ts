@@ -6,7 +6,8 @@
  */
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
-import { hashPassword } from '../lib/models/password.js';
+import { defaultOptions } from '../lib/config.js';
+import { hashPassword, scryptCost } from '../lib/models/password.js';
 import { MysqlStore } from '../lib/store/mysql/index.js';
 import { SqliteStore } from '../lib/store/sqlite/index.js';
 import type { Store } from '../lib/store/types.js';
@@ -33,7 +34,7 @@ let realHashCache: Promise<string> | null = null;
 
 async function seed(store: Store, spec: SeedSpec, parallel: number): Promise<Seeded> {
   await store.migrate();
-  const hash = spec.hash === 'cheap' ? cheapHash(PASSWORD) : await (realHashCache ??= hashPassword(PASSWORD));
+  const hash = spec.hash === 'cheap' ? cheapHash(PASSWORD) : await (realHashCache ??= hashPassword(PASSWORD, scryptCost(defaultOptions.scryptParams)));
   const userIds: number[] = new Array<number>(spec.users);
   for (let i = 0; i < spec.users; i += parallel) {
     const ids = await Promise.all(

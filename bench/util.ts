@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** the repository root: the first directory above this file holding package.json (works from bench/ and dist/bench/) */
 export const ROOT = (() => {
@@ -128,4 +128,16 @@ export function randomId(n = 6): string {
 const t0 = Date.now();
 export function log(msg: string): void {
   process.stderr.write(`[bench +${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`);
+}
+
+/** runs `main` when `moduleUrl` is the script node was started with; exit 0 when it resolves, 1 with the error when it throws */
+export function runIfMain(moduleUrl: string, main: () => Promise<void>): void {
+  if (!process.argv[1] || moduleUrl !== pathToFileURL(process.argv[1]).href) return;
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

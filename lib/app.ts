@@ -7,9 +7,11 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { LocalBus, LocalHub, LocalPresence } from './bus/local/index.js';
 import { RedisBus, RedisPresence } from './bus/redis/index.js';
+import { closeConnection, createConnection } from './bus/redis/connection.js';
 import type { Bus, Presence } from './bus/types.js';
 import { resolveOptions, type ServerOptions } from './config.js';
 import { createLogger } from './log.js';
+import { AuthLimits } from './server/auth-limits.js';
 import { Hub } from './server/hub.js';
 import { startMetrics, type MetricsServer } from './server/metrics.js';
 import { ChatServer } from './server/server.js';
@@ -49,17 +51,22 @@ export function createApp(partial: Partial<ServerOptions> = {}, extras: AppExtra
   const store = guardAsync(buildStore(opts), 'store');
   let bus: Bus;
   let presence: Presence;
+  let authLimits: AuthLimits;
+  // login attempt and registration counts are shared by the cluster through a connection of their own
+  const limitsRedis = opts.redis ? createConnection({ url: opts.redis, name: `${opts.redisPrefix}limits:${nodeId}`, log }) : null;
   if (opts.redis) {
     bus = new RedisBus({ url: opts.redis, prefix: opts.redisPrefix, nodeId, log });
     presence = new RedisPresence({ url: opts.redis, prefix: opts.redisPrefix, nodeId, nodeTtlMs: opts.sessionTtlMs });
+    authLimits = new AuthLimits(opts, { kind: 'redis', redis: limitsRedis!, prefix: opts.redisPrefix });
   } else {
     // a hub of its own: two embedded servers in one process must not share sessions
     const local = new LocalHub();
     bus = new LocalBus({ nodeId, hub: local });
     presence = new LocalPresence({ nodeId, hub: local });
+    authLimits = new AuthLimits(opts, { kind: 'memory' });
   }
   presence = guardAsync(presence, 'presence');
-  const hub = new Hub({ store, bus, presence, clustered, opts, log, ...(extras.now ? { now: extras.now } : {}) });
+  const hub = new Hub({ store, bus, presence, clustered, opts, log, authLimits, ...(extras.now ? { now: extras.now } : {}) });
   const server = new ChatServer(hub);
   let started = false;
   let metrics: MetricsServer | null = null;
@@ -72,6 +79,8 @@ export function createApp(partial: Partial<ServerOptions> = {}, extras: AppExtra
     metricsAddress: null,
     async start() {
       await store.migrate();
+      // until it is up, each process counts on its own (the limits' in-memory fallback)
+      limitsRedis?.connect().catch(() => undefined);
       await hub.start();
       started = true;
       app.address = await server.listen(opts.port, opts.host);
@@ -86,7 +95,7 @@ export function createApp(partial: Partial<ServerOptions> = {}, extras: AppExtra
     async close() {
       await metrics?.close();
       if (started) await server.close();
-      await Promise.allSettled([bus.close(), presence.close()]);
+      await Promise.allSettled([bus.close(), presence.close(), ...(limitsRedis ? [closeConnection(limitsRedis)] : [])]);
       await store.close();
       log.info('closed');
     },

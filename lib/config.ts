@@ -3,6 +3,7 @@
  * The CLI (lib/cli/server.ts) maps flags and CHAT_* environment variables onto these.
  */
 import { LOG_LEVELS } from './log.js';
+import { parseScryptParams } from './models/password.js';
 
 export interface ServerOptions {
   /** TCP port to listen on (0 = any free port) @default 6000 */
@@ -51,10 +52,20 @@ export interface ServerOptions {
   maxGroupSize: number;
   /** friends per user @default 5000 */
   maxFriends: number;
-  /** failed logins per account or address answered at once; later failures wait longer each @default 3 */
-  loginFreeFailures: number;
-  /** the longest wait before a failed login is answered, ms @default 30000 */
-  loginMaxDelayMs: number;
+  /** password attempts at one account from one address per login window; a right password clears them (0: no limit) @default 10 */
+  loginAttemptsPerAccountAddress: number;
+  /** password attempts from one address per login window, over all accounts (0: no limit) @default 100 */
+  loginAttemptsPerAddress: number;
+  /** password attempts at one account per login window from addresses it has not logged in from lately, cluster-wide (0: no limit) @default 100 */
+  loginAttemptsPerAccount: number;
+  /** the window of the login attempt budgets, ms @default 900000 (15 minutes) */
+  loginWindowMs: number;
+  /** registrations from one address per registration window (0: no limit) @default 100 */
+  registrationsPerAddress: number;
+  /** the window of the registration budget, ms @default 3600000 (an hour) */
+  registrationWindowMs: number;
+  /** scrypt cost of new password hashes (`ln=<log2 N>,r=<r>,p=<p>`); cheaper stored hashes are redone at login @default 'ln=14,r=8,p=5' */
+  scryptParams: string;
   /** a v2 connection that sends nothing (not even PING) for this long is closed, ms @default 90000 */
   idleTimeoutMs: number;
   /** a connection without a session (not logged in yet, or after LOGINOUT) for this long is closed, both flavours, ms @default 60000 */
@@ -111,8 +122,13 @@ export const defaultOptions: ServerOptions = {
   frameBurst: 10_000,
   maxGroupSize: 2000,
   maxFriends: 5000,
-  loginFreeFailures: 3,
-  loginMaxDelayMs: 30_000,
+  loginAttemptsPerAccountAddress: 10,
+  loginAttemptsPerAddress: 100,
+  loginAttemptsPerAccount: 100,
+  loginWindowMs: 15 * 60_000,
+  registrationsPerAddress: 100,
+  registrationWindowMs: 3600_000,
+  scryptParams: 'ln=14,r=8,p=5',
   idleTimeoutMs: 90_000,
   loginTimeoutMs: 60_000,
   maxConnectionsPerAddress: 256,
@@ -138,6 +154,8 @@ export function resolveOptions(partial: Partial<ServerOptions> = {}): ServerOpti
     );
   }
   if ((o.tlsCert === null) !== (o.tlsKey === null)) throw new Error('TLS needs both --tls-cert and --tls-key');
+  parseScryptParams(o.scryptParams);
+  if (o.loginWindowMs < 1000 || o.registrationWindowMs < 1000) throw new Error('the login and registration windows must be at least 1000 ms');
   if (!LOG_LEVELS.includes(o.logLevel)) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')} (not ${JSON.stringify(o.logLevel)})`);
   return o;
 }

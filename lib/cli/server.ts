@@ -53,8 +53,13 @@ function serverOptions(cmd: Command): Command {
   opt('--frame-burst <n>', 'burst allowance of the frame rate', 'CHAT_FRAME_BURST', d.frameBurst, int('frame-burst', 1));
   opt('--max-group-size <n>', 'members per group', 'CHAT_MAX_GROUP_SIZE', d.maxGroupSize, int('max-group-size', 2));
   opt('--max-friends <n>', 'friends per user', 'CHAT_MAX_FRIENDS', d.maxFriends, int('max-friends', 1));
-  opt('--login-free-failures <n>', 'failed logins per account or address answered at once; later ones wait longer each time', 'CHAT_LOGIN_FREE_FAILURES', d.loginFreeFailures, int('login-free-failures', 0));
-  opt('--login-max-delay <ms>', 'the longest wait before a failed login is answered', 'CHAT_LOGIN_MAX_DELAY', d.loginMaxDelayMs, int('login-max-delay', 0));
+  opt('--login-attempts-per-account-address <n>', 'password attempts at one account from one address per login window; a right password clears them (0: no limit)', 'CHAT_LOGIN_ATTEMPTS_PER_ACCOUNT_ADDRESS', d.loginAttemptsPerAccountAddress, int('login-attempts-per-account-address', 0));
+  opt('--login-attempts-per-address <n>', 'password attempts from one address per login window, at any accounts (0: no limit)', 'CHAT_LOGIN_ATTEMPTS_PER_ADDRESS', d.loginAttemptsPerAddress, int('login-attempts-per-address', 0));
+  opt('--login-attempts-per-account <n>', 'password attempts at one account per login window from addresses it has not logged in from lately (0: no limit)', 'CHAT_LOGIN_ATTEMPTS_PER_ACCOUNT', d.loginAttemptsPerAccount, int('login-attempts-per-account', 0));
+  opt('--login-window <ms>', 'the window of the login attempt budgets', 'CHAT_LOGIN_WINDOW', d.loginWindowMs, int('login-window', 1000));
+  opt('--registrations-per-address <n>', 'registrations from one address per registration window (0: no limit)', 'CHAT_REGISTRATIONS_PER_ADDRESS', d.registrationsPerAddress, int('registrations-per-address', 0));
+  opt('--registration-window <ms>', 'the window of the registration budget', 'CHAT_REGISTRATION_WINDOW', d.registrationWindowMs, int('registration-window', 1000));
+  opt('--scrypt-params <ln=..,r=..,p=..>', 'scrypt cost of new password hashes (log2 N, r, p); cheaper stored hashes are redone at the next login', 'CHAT_SCRYPT_PARAMS', d.scryptParams);
   opt('--idle-timeout <ms>', 'a v2 connection silent this long (no frame, not even PING) is closed', 'CHAT_IDLE_TIMEOUT', d.idleTimeoutMs, int('idle-timeout', 1000));
   opt('--login-timeout <ms>', 'a connection not logged in this long (both flavours) is closed', 'CHAT_LOGIN_TIMEOUT', d.loginTimeoutMs, int('login-timeout', 1000));
   opt('--max-connections-per-address <n>', 'connections from one IP address at once (behind a proxy that hides client addresses, raise it)', 'CHAT_MAX_CONNECTIONS_PER_ADDRESS', d.maxConnectionsPerAddress, int('max-connections-per-address', 1));
@@ -92,8 +97,13 @@ interface Flags {
   frameBurst: number;
   maxGroupSize: number;
   maxFriends: number;
-  loginFreeFailures: number;
-  loginMaxDelay: number;
+  loginAttemptsPerAccountAddress: number;
+  loginAttemptsPerAddress: number;
+  loginAttemptsPerAccount: number;
+  loginWindow: number;
+  registrationsPerAddress: number;
+  registrationWindow: number;
+  scryptParams: string;
   idleTimeout: number;
   loginTimeout: number;
   maxConnectionsPerAddress: number;
@@ -131,8 +141,13 @@ function toOptions(f: Flags): ServerOptions {
     frameBurst: f.frameBurst,
     maxGroupSize: f.maxGroupSize,
     maxFriends: f.maxFriends,
-    loginFreeFailures: f.loginFreeFailures,
-    loginMaxDelayMs: f.loginMaxDelay,
+    loginAttemptsPerAccountAddress: f.loginAttemptsPerAccountAddress,
+    loginAttemptsPerAddress: f.loginAttemptsPerAddress,
+    loginAttemptsPerAccount: f.loginAttemptsPerAccount,
+    loginWindowMs: f.loginWindow,
+    registrationsPerAddress: f.registrationsPerAddress,
+    registrationWindowMs: f.registrationWindow,
+    scryptParams: f.scryptParams,
     idleTimeoutMs: f.idleTimeout,
     loginTimeoutMs: f.loginTimeout,
     maxConnectionsPerAddress: f.maxConnectionsPerAddress,

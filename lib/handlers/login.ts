@@ -7,7 +7,7 @@
 import { Errors, type ErrorCode } from '../errors.js';
 import { loadContacts, type GroupView } from '../models/contacts.js';
 import { conversationSummaries, legacyBacklog } from '../models/conversations.js';
-import { verifyPassword } from '../models/password.js';
+import { hashPassword, scryptCost, verifyPassword } from '../models/password.js';
 import { MsgId } from '../protocol/msgid.js';
 import { legacyEvent } from '../protocol/shapes.js';
 import { echoCmid, type Frame } from '../protocol/validate.js';
@@ -17,17 +17,17 @@ import type { Hub } from '../server/hub.js';
 import type { Session } from '../server/session.js';
 import type { Handler } from './types.js';
 
-function fail(conn: Connection, frame: Frame, code: ErrorCode, detail?: string): void {
+function fail(conn: Connection, frame: Frame, code: ErrorCode, detail?: string, retryAfterMs?: number): void {
   const e = Errors[code];
   const errmsg = detail ? `${e.errmsg}: ${detail}` : e.errmsg;
   if (!conn.v2) {
-    // the original client waits for this reply and knows only these two
-    const { errno, errmsg: text } = code === 'ACCOUNT_IN_USE' ? Errors.ACCOUNT_IN_USE : Errors.LOGIN_INVALID;
-    conn.send({ errmsg: text, errno, msgid: MsgId.LOGIN_MSG_ACK });
+    // the original client waits for this reply, knows errno 1 and 2, and prints errmsg
+    if (code === 'ACCOUNT_IN_USE') conn.send({ errmsg: Errors.ACCOUNT_IN_USE.errmsg, errno: Errors.ACCOUNT_IN_USE.errno, msgid: MsgId.LOGIN_MSG_ACK });
+    else conn.send({ errmsg: code === 'RATE_LIMITED' ? errmsg : Errors.LOGIN_INVALID.errmsg, errno: Errors.LOGIN_INVALID.errno, msgid: MsgId.LOGIN_MSG_ACK });
     return;
   }
   const cmid = echoCmid(frame);
-  conn.send({ msgid: MsgId.LOGIN_MSG_ACK, v: 2, errno: e.errno, errmsg, ...(cmid ? { cmid } : {}) });
+  conn.send({ msgid: MsgId.LOGIN_MSG_ACK, v: 2, errno: e.errno, errmsg, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), ...(cmid ? { cmid } : {}) });
 }
 
 function legacyGroup(g: GroupView): string {
@@ -78,6 +78,17 @@ async function replyV2(hub: Hub, conn: Connection, session: Session, frame: Fram
   });
 }
 
+/** the stored hash is cheaper than --scrypt-params: store one at the configured cost (off the reply path) */
+async function rehash(hub: Hub, conn: Connection, userId: number, password: string, oldHash: string): Promise<void> {
+  try {
+    const cost = hub.opts.scryptParams;
+    const replaced = await hub.store.replacePasswordHash(userId, oldHash, await hashPassword(password, scryptCost(cost)));
+    conn.log.info({ user: userId, cost, replaced }, 'password rehashed at the configured cost');
+  } catch (err) {
+    conn.log.warn({ err, user: userId }, 'password rehash failed; the old hash stays');
+  }
+}
+
 export const login: Handler = {
   msgid: MsgId.LOGIN_MSG,
   auth: false,
@@ -92,16 +103,24 @@ export const login: Handler = {
     const userId = read.id(frame, 'id');
     const password = read.text(frame, 'password', { max: 1024 });
     const resume = read.optionalText(frame, 'token', { max: 64 });
+    // attempts are counted before the password is checked, so in-flight guesses count too
+    const admitted = await hub.authLimits.admitLogin(userId, conn.address);
+    if (!admitted.ok) {
+      conn.log.warn({ user: userId, limit: admitted.limit, retryAfterMs: admitted.retryAfterMs }, 'login refused: too many attempts');
+      hub.stats.refused(admitted.limit);
+      fail(conn, frame, 'RATE_LIMITED', `too many login attempts (${admitted.limit}), try again in ${Math.ceil(admitted.retryAfterMs / 1000)} s`, admitted.retryAfterMs);
+      return;
+    }
+    const cost = scryptCost(hub.opts.scryptParams);
     const user = await hub.store.getUser(userId);
-    if (!(await verifyPassword(password, user?.passwordHash ?? null)) || !user) {
-      // a wrong password is answered later and later; a right one never waits
-      const wait = hub.loginThrottle.fail([`id:${userId}`, `ip:${conn.address}`]);
-      conn.log.info({ user: userId, delayMs: wait }, 'login refused: invalid id or password');
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const verdict = await verifyPassword(password, user?.passwordHash ?? null, cost);
+    if (!verdict.ok || !user) {
+      conn.log.info({ user: userId }, 'login refused: invalid id or password');
       fail(conn, frame, 'LOGIN_INVALID');
       return;
     }
-    hub.loginThrottle.succeed(`id:${userId}`);
+    void hub.authLimits.loginSucceeded(admitted.ticket).catch((err: unknown) => conn.log.warn({ err }, 'could not clear login attempts'));
+    if (verdict.rehash) void rehash(hub, conn, user.id, password, user.passwordHash);
     if (conn.closed || conn.session) return;
     const session = await hub.openSession(conn, user, resume);
     if (session === 'busy' || session === 'full') {

@@ -1,6 +1,6 @@
 /** REG_MSG (4) -> REG_MSG_ACK (5): name + password -> a new user id. */
 import { ChatError, Errors, type ErrorCode } from '../errors.js';
-import { hashPassword } from '../models/password.js';
+import { hashPassword, scryptCost } from '../models/password.js';
 import { MsgId } from '../protocol/msgid.js';
 import { echoCmid, type Frame } from '../protocol/validate.js';
 import * as read from '../protocol/validate.js';
@@ -10,16 +10,17 @@ import type { Handler } from './types.js';
 /** longest user name, in characters (the original's column was varchar(50)) */
 export const MAX_NAME = 50;
 
-function answer(conn: Connection, frame: Frame, code: ErrorCode, detail?: string, id?: number): void {
+function answer(conn: Connection, frame: Frame, code: ErrorCode, detail?: string, extra: { id?: number; retryAfterMs?: number } = {}): void {
   const e = Errors[code];
   const errmsg = detail ? `${e.errmsg}: ${detail}` : e.errmsg;
+  const { id } = extra;
   if (!conn.v2) {
     // sorted keys, as the original; it printed "register error" for any errno but 0
     conn.send(id !== undefined ? { errno: 0, id, msgid: MsgId.REG_MSG_ACK } : { errmsg, errno: 1, msgid: MsgId.REG_MSG_ACK });
     return;
   }
   const cmid = echoCmid(frame);
-  conn.send({ msgid: MsgId.REG_MSG_ACK, v: 2, errno: e.errno, errmsg, ...(id !== undefined ? { id } : {}), ...(cmid ? { cmid } : {}) });
+  conn.send({ msgid: MsgId.REG_MSG_ACK, v: 2, errno: e.errno, errmsg, ...extra, ...(cmid ? { cmid } : {}) });
 }
 
 export const reg: Handler = {
@@ -31,12 +32,21 @@ export const reg: Handler = {
     const name = read.text(frame, 'name', { min: 1, max: MAX_NAME }).trim();
     const password = read.text(frame, 'password', { min: 1, max: 1024 });
     if (name.length === 0) throw new ChatError('BAD_FIELD', 'name');
-    const id = await hub.store.createUser(name, await hashPassword(password));
+    // counted before the hash: a flood of REGs costs the server no scrypt work past the budget
+    const admitted = await hub.authLimits.admitRegistration(conn.address);
+    if (!admitted.ok) {
+      conn.log.warn({ retryAfterMs: admitted.retryAfterMs }, 'registration refused: too many from this address');
+      hub.stats.refused(admitted.limit);
+      const wait = Math.ceil(admitted.retryAfterMs / 1000);
+      answer(conn, frame, 'RATE_LIMITED', `too many registrations from your address, try again in ${wait} s`, { retryAfterMs: admitted.retryAfterMs });
+      return;
+    }
+    const id = await hub.store.createUser(name, await hashPassword(password, scryptCost(hub.opts.scryptParams)));
     if (id === null) {
       answer(conn, frame, 'NAME_EXISTS');
       return;
     }
     conn.log.info({ user: id }, 'registered');
-    answer(conn, frame, 'OK', undefined, id);
+    answer(conn, frame, 'OK', undefined, { id });
   },
 };

@@ -15,7 +15,7 @@ import { parseConv } from '../store/conv.js';
 import type { CommitOp, CommitResult, ConvId, LogEvent, NewEvent, Store, UserRecord } from '../store/types.js';
 import { makeMid, midPrefix } from '../models/mid.js';
 import { CommitBatcher } from './batcher.js';
-import { LoginThrottle } from './limits.js';
+import type { AuthLimits } from './auth-limits.js';
 import { Stats } from './stats.js';
 import type { Connection } from './connection.js';
 import { Session, type SessionDeps } from './session.js';
@@ -28,6 +28,7 @@ export interface HubDeps {
   clustered: boolean;
   opts: ServerOptions;
   log: Logger;
+  authLimits: AuthLimits;
   /** the clock (ms); tests inject one */
   now?: () => number;
 }
@@ -87,7 +88,8 @@ export class Hub {
   readonly log: Logger;
   readonly batcher: CommitBatcher;
   readonly now: () => number;
-  readonly loginThrottle: LoginThrottle;
+  /** bounds on login attempts and registrations (lib/server/auth-limits.ts) */
+  readonly authLimits: AuthLimits;
   readonly stats = new Stats();
   /** persistence: ops per commit and its duration, for the metrics */
   onBatch: ((size: number, ms: number) => void) | null = null;
@@ -119,13 +121,7 @@ export class Hub {
     this.log = deps.log;
     this.now = deps.now ?? Date.now;
     this.#clustered = deps.clustered;
-    this.loginThrottle = new LoginThrottle({
-      freeFailures: deps.opts.loginFreeFailures,
-      baseDelayMs: 250,
-      maxDelayMs: deps.opts.loginMaxDelayMs,
-      windowMs: 15 * 60_000,
-      maxKeys: 100_000,
-    });
+    this.authLimits = deps.authLimits;
     this.batcher = new CommitBatcher(this.store, {
       maxBatch: deps.opts.maxBatch,
       onCommitted: (ops, results, origins) => this.#afterCommit(ops, results, origins),

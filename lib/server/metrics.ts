@@ -9,7 +9,7 @@ import type { Hub } from './hub.js';
 import { UNKNOWN_MSGID } from './stats.js';
 import type { ChatServer } from './server.js';
 
-function fromMap(counter: Counter<string>, label: string, map: Map<number, number>): void {
+function fromMap(counter: Counter<string>, label: string, map: Map<number | string, number>): void {
   counter.reset();
   for (const [k, v] of map) counter.inc({ [label]: k === UNKNOWN_MSGID ? 'unknown' : String(k) }, v);
 }
@@ -83,6 +83,15 @@ export function buildRegistry(hub: Hub, server: ChatServer): Registry {
     registers: [registry],
     collect() {
       fromMap(this, 'errno', hub.stats.errors);
+    },
+  });
+  new Counter({
+    name: 'chat_auth_refused_total',
+    help: 'logins and registrations refused by an attempt budget before any password work, by budget',
+    labelNames: ['limit'],
+    registers: [registry],
+    collect() {
+      fromMap(this, 'limit', hub.stats.authRefused);
     },
   });
   const batchSize = new Histogram({

@@ -21,6 +21,12 @@ export class Stats {
   readonly errors = new Map<number, number>();
   /** exceptions that were not a storage failure (bugs), whatever the connection's flavour */
   internalErrors = 0;
+  /** logins and registrations refused by an attempt budget, by budget (lib/server/auth-limits.ts) */
+  readonly authRefused = new Map<string, number>();
+
+  refused(limit: string): void {
+    this.authRefused.set(limit, (this.authRefused.get(limit) ?? 0) + 1);
+  }
 
   countIn(msgid: number | null): void {
     const k = msgid === null ? -1 : KNOWN.has(msgid) ? msgid : UNKNOWN_MSGID;

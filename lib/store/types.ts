@@ -121,6 +121,11 @@ export interface Store {
   /** null when the name is taken */
   createUser(name: string, passwordHash: string): Promise<number | null>;
   getUser(id: number): Promise<UserRecord | null>;
+  /**
+   * replaces a user's password hash if it is still `oldHash` (a rehash at a higher cost must not
+   * undo a change made meanwhile); false when it was not
+   */
+  replacePasswordHash(id: number, oldHash: string, newHash: string): Promise<boolean>;
   getUserRefs(ids: number[]): Promise<UserRef[]>;
 
   // friends (a friendship is stored both ways)

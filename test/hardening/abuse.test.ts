@@ -31,14 +31,14 @@ t.test('a bug is reported as an internal error, an outage as storage unavailable
   const c = await LineClient.connect(t, app.port);
   const id = await register(c, 'ida', 'pw', true);
   // a defect: something on the login path throws a TypeError
-  const throttle = app.hub.loginThrottle;
-  const original = throttle.fail.bind(throttle);
-  throttle.fail = () => {
+  const limits = app.hub.authLimits;
+  const original = limits.admitLogin.bind(limits);
+  limits.admitLogin = () => {
     throw new TypeError('a bug');
   };
   c.send({ msgid: 1, v: 2, id, password: 'wrong', cmid: 'l1' });
   t.match(await c.msg(2), { errno: 128, errmsg: 'internal server error', cmid: 'l1' }, 'LOGIN_MSG_ACK says internal error');
-  throttle.fail = original;
+  limits.admitLogin = original;
   t.equal((await scrape()).get('chat_internal_errors_total'), 1, 'counted in chat_internal_errors_total');
   t.equal((await login(c, id, 'pw', true)).errno, 0, 'and the server goes on');
 
@@ -110,7 +110,8 @@ t.test('TLS: a handshake that never comes is dropped, and handshakes count again
 });
 
 t.test('one connection cannot make the process hold what it sends: frames queued behind slow logins', async (t) => {
-  const srv = await spawnServer(t, ['--db', path.join(tempDir(t), 'chat.db')]);
+  // a costly password check (~0.5 s), so that the wrong logins below keep the connection busy
+  const srv = await spawnServer(t, ['--db', path.join(tempDir(t), 'chat.db'), '--scrypt-params', 'ln=14,r=8,p=16', '--login-attempts-per-account-address', '0']);
   const c = await LineClient.connect(t, srv.port);
   const id = await register(c, 'flood', 'pw', true);
   // wrong logins on four connections at once first: scrypt's 16 MiB of working memory on each
@@ -119,9 +120,8 @@ t.test('one connection cannot make the process hold what it sends: frames queued
   const answers = await Promise.all(warm.map((w) => login(w, id, 'warm-up', true)));
   t.same(answers.map((a) => a.errno), [1, 1, 1, 1], 'four wrong logins to warm up');
   const before = rssBytes(srv.child.pid!);
-  // seven more wrong logins: past the third failure each is answered only after a growing
-  // delay (0.5 s, then doubling), and every frame behind them waits its turn
-  for (let i = 0; i < 7; i++) c.send({ msgid: 1, v: 2, id, password: `guess${i}` });
+  // eight more wrong logins, each a slow password check: every frame behind them waits its turn
+  for (let i = 0; i < 8; i++) c.send({ msgid: 1, v: 2, id, password: `guess${i}` });
   const ping = JSON.stringify({ msgid: 28, v: 2, pad: 'x'.repeat(60_000) }) + '\n';
   let written = 0;
   let peak = before;

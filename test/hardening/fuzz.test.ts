@@ -29,7 +29,8 @@ t.test(`${FRAMES} fuzzed frames: the server stays up, correct and quiet`, async 
     '--db', path.join(dir, 'chat.db'),
     // the frames should reach the handlers, not the rate limit or the login throttle
     '--frame-rate', '1000000', '--frame-burst', '1000000',
-    '--login-free-failures', '1000000',
+    '--login-attempts-per-account-address', '0',
+    '--login-attempts-per-address', '0',
   ]);
 
   // the fuzzing users, a group, some history. The fuzzer knows the password 'pw', so its LOGINs

@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { LineClient, login, register, startServer } from '../fixtures/harness.js';
-import { barrier, captureRaw, NO_LOGIN_THROTTLE, loginAs, newCmid, registerOnly, sendV2, sleep, user } from './util.js';
+import { barrier, captureRaw, NO_LOGIN_LIMITS, loginAs, newCmid, registerOnly, sendV2, sleep, user } from './util.js';
 
 t.test('REG legacy: success and duplicate name, exact bytes', async (t) => {
   const srv = await startServer(t);
@@ -78,7 +78,7 @@ t.test('REG v2: success, duplicate, bad field; cmid echoed', async (t) => {
 });
 
 t.test('LOGIN legacy: wrong password, unknown id, phantom id -1: the original bytes', async (t) => {
-  const srv = await startServer(t, NO_LOGIN_THROTTLE);
+  const srv = await startServer(t, NO_LOGIN_LIMITS);
   const id = await registerOnly(t, srv.port, 'alice', 'right');
   const c = await LineClient.connect(t, srv.port);
   const raw = captureRaw(c);
@@ -108,7 +108,7 @@ t.test('LOGIN legacy: wrong password, unknown id, phantom id -1: the original by
 });
 
 t.test('LOGIN v2: wrong password, unknown id, phantom: refused in the LOGIN ack', async (t) => {
-  const srv = await startServer(t, NO_LOGIN_THROTTLE);
+  const srv = await startServer(t, NO_LOGIN_LIMITS);
   const id = await registerOnly(t, srv.port, 'alice', 'right');
   const c = await LineClient.connect(t, srv.port);
   for (const [f, errno] of [

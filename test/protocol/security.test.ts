@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { LineClient, startServer, tempDir, type Json } from '../fixtures/harness.js';
-import { barrier, LEGACY_TIME, NO_LOGIN_THROTTLE, loginAs, parseList, registerOnly, requestV2, sendV2, syncAll, user } from './util.js';
+import { barrier, LEGACY_TIME, NO_LOGIN_LIMITS, loginAs, parseList, registerOnly, requestV2, sendV2, syncAll, user } from './util.js';
 
 const pair = (a: number, b: number) => `p:${Math.min(a, b)}:${Math.max(a, b)}`;
 
@@ -200,7 +200,7 @@ const NASTY = [
 ];
 
 t.test('SQL metacharacters in names, group names and messages come back verbatim', async (t) => {
-  const srv = await startServer(t, NO_LOGIN_THROTTLE);
+  const srv = await startServer(t, NO_LOGIN_LIMITS);
   const boss = await user(t, srv.port, 'boss', { v2: true });
   const ids = new Map<string, number>();
   for (const name of NASTY) {

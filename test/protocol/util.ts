@@ -137,6 +137,6 @@ export const LEGACY_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 
 /**
  * Server options for tests that make many failed logins on purpose (from one address): the
- * brute-force throttle would otherwise hold the later replies back for seconds.
+ * login attempt budgets would otherwise refuse the later ones.
  */
-export const NO_LOGIN_THROTTLE = { loginFreeFailures: 1_000 } as const;
+export const NO_LOGIN_LIMITS = { loginAttemptsPerAccountAddress: 0, loginAttemptsPerAddress: 0, loginAttemptsPerAccount: 0 } as const;

@@ -154,6 +154,11 @@ export class MysqlStore implements Store {
     return row ? { id: num(row.id), name: row.name, passwordHash: row.password_hash } : null;
   }
 
+  async replacePasswordHash(id: number, oldHash: string, newHash: string): Promise<boolean> {
+    const res = await run(this.#pool, 'UPDATE user SET password_hash = ? WHERE id = ? AND password_hash = ?', [newHash, id, oldHash]);
+    return res.affectedRows === 1;
+  }
+
   async getUserRefs(ids: number[]): Promise<UserRef[]> {
     if (ids.length === 0) return [];
     return this.#userRefs('SELECT id, name FROM user WHERE id IN (?) ORDER BY id', [ids]);

@@ -68,6 +68,7 @@ function prepare(db: Database.Database) {
     getUser: db.prepare<[number], { id: number; name: string; password_hash: string }>(
       'SELECT id, name, password_hash FROM user WHERE id = ?',
     ),
+    replacePasswordHash: db.prepare<[string, number, string]>('UPDATE user SET password_hash = ? WHERE id = ? AND password_hash = ?'),
     userRefs: db.prepare<[string], UserRef>(
       'SELECT id, name FROM user WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id',
     ),
@@ -237,6 +238,10 @@ export class SqliteStore implements Store {
   async getUser(id: number): Promise<UserRecord | null> {
     const row = this.#s.getUser.get(id);
     return row ? { id: row.id, name: row.name, passwordHash: row.password_hash } : null;
+  }
+
+  async replacePasswordHash(id: number, oldHash: string, newHash: string): Promise<boolean> {
+    return this.#s.replacePasswordHash.run(newHash, id, oldHash).changes === 1;
   }
 
   async getUserRefs(ids: number[]): Promise<UserRef[]> {
