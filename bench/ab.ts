@@ -1,46 +1,38 @@
 /**
- * A/B of two server builds under scenario 1's load (one embedded process each, fresh SQLite
- * files, users seeded, logins with the cheap-scrypt preload): closed loop 50 x 2000 (window 50)
- * and open loop at 10,000 msg/s for 3 s, the two builds alternating `--rounds` times so both see
- * the same background. For checking a candidate fix without touching this tree:
+ * A/B of two server builds under scenario 1's or scenario 2's load (users seeded with the
+ * cheap-scrypt preload): scenario 1 is one embedded process on a fresh SQLite file, scenario 2
+ * two cluster processes on a fresh MariaDB database and Redis prefix with each pair's sender and
+ * recipient on different processes. Each round runs a closed loop 50 x 2000 (window 50) and an
+ * open loop (10,000 msg/s embedded, 5,000 msg/s cluster) for 3 s, the two builds alternating
+ * `--rounds` times so both see the same background. For checking a candidate fix, or an older
+ * commit, without touching this tree:
  *
- *   cp -r bin dist sql package.json /tmp/patched && ln -s "$PWD/node_modules" /tmp/patched/
- *   (edit /tmp/patched/dist/lib/...)
- *   node dist/bench/ab.js --b /tmp/patched/bin/chatserver [--a bin/chatserver] [--rounds 3] [--v2]
+ *   git worktree add /tmp/old <commit> && cp -al node_modules /tmp/old/ && (cd /tmp/old && npx tsc -p tsconfig.build.json)
+ *   node dist/bench/ab.js --b /tmp/old/bin/chatserver [--a bin/chatserver] [--rounds 3] [--v2] [--scenario 1|2]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { closeAll, loginMany, type BenchEnv } from './env.js';
+import { closeAll, loginMany, openEnv, runTmpDir, type BenchEnv, type EnvConfig } from './env.js';
 import { runPairs, type Pair } from './pairs.js';
-import { PhaseMeter, spawnChatServer, type ServerProc } from './proc.js';
-import { PASSWORD, seedSqlite } from './seed.js';
-import { ROOT, fmtMs, fmtRate, runIfMain } from './util.js';
+import { PhaseMeter } from './proc.js';
+import { makePairs } from './scenarios/common.js';
+import { ROOT, fmtMs, fmtRate, randomId, runIfMain } from './util.js';
 
 interface Side {
   name: string;
-  server: ServerProc;
+  env: BenchEnv;
   pairs: Pair[];
   close: () => void;
 }
 
-async function side(name: string, script: string, v2: boolean, tmp: string): Promise<Side> {
-  const file = path.join(mkdtempSync(path.join(tmp, `${name}-`)), 'chat.db');
-  const seeded = await seedSqlite(file, { prefix: 'ab', users: 100, hash: 'cheap' });
-  const server = await spawnChatServer({ name: `ab-${name}`, script, cheapScrypt: true, args: ['--db', file] });
-  const env: BenchEnv = {
-    kind: 'embedded',
-    endpoints: [{ host: server.host, port: server.port, pid: server.pid }],
-    ...seeded,
-    password: PASSWORD,
-    serverPids: [server.pid],
-    serverNames: [server.name],
-    servicePids: [],
-    close: () => server.stop(),
-  };
-  const conns = await loginMany(env, Array.from({ length: 100 }, (_, i) => i), v2, () => env.endpoints[0]!);
-  const pairs = Array.from({ length: 50 }, (_, i) => ({ sender: conns[2 * i]!, recipient: conns[2 * i + 1]!, senderId: seeded.userIds[2 * i]!, recipientId: seeded.userIds[2 * i + 1]! }));
-  return { name, server, pairs, close: () => closeAll(conns) };
+const PAIRS = 50;
+
+async function side(name: string, script: string, v2: boolean, cluster: boolean, cfg: EnvConfig): Promise<Side> {
+  const env = await openEnv({ ...cfg, serverScript: script }, { kind: cluster ? 'cluster' : 'embedded', label: `ab${name}`, users: 2 * PAIRS, hash: 'cheap' });
+  const [a, b] = [env.endpoints[0]!, env.endpoints[1] ?? env.endpoints[0]!];
+  // as scenario 2: pair i's sender on a and recipient on b for even i, the other way round for odd i
+  const endpointOf = (k: number) => ((Math.floor(k / 2) % 2 === 0) === (k % 2 === 0) ? a : b);
+  const conns = await loginMany(env, Array.from({ length: 2 * PAIRS }, (_, i) => i), v2, endpointOf);
+  return { name, env, pairs: makePairs(env, conns, 0), close: () => closeAll(conns) };
 }
 
 async function main(): Promise<void> {
@@ -50,43 +42,60 @@ async function main(): Promise<void> {
     return i === -1 ? undefined : argv[i + 1];
   };
   const b = opt('--b');
-  if (!b) {
-    console.error('usage: node dist/bench/ab.js --b path/to/other/bin/chatserver [--a bin/chatserver] [--rounds 3] [--v2]');
+  const scenario = opt('--scenario') ?? '1';
+  if (!b || (scenario !== '1' && scenario !== '2')) {
+    console.error('usage: node dist/bench/ab.js --b path/to/other/bin/chatserver [--a bin/chatserver] [--rounds 3] [--v2] [--scenario 1|2]');
     process.exit(2);
   }
   const a = opt('--a') ?? path.join(ROOT, 'bin/chatserver');
   const rounds = Number(opt('--rounds') ?? 3);
   const v2 = argv.includes('--v2');
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'chat-ab-'));
-  const sides = [await side('A', path.resolve(a), v2, tmp), await side('B', path.resolve(b), v2, tmp)];
-  const sums = new Map<string, { rate: number; cpu: number }>();
+  const cluster = scenario === '2';
+  const openRate = cluster ? 5_000 : 10_000;
+  const tmp = runTmpDir();
+  const cfg: EnvConfig = {
+    runId: randomId(6),
+    mysqlUrl: process.env.CHAT_BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306',
+    redisUrl: process.env.CHAT_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    tmpDir: tmp.dir,
+    cpuProfDir: null,
+    targets: null,
+  };
+  const sides: Side[] = [];
+  const sums = new Map<string, { rate: number; cpu: number; p99: number }>();
   try {
+    sides.push(await side('A', path.resolve(a), v2, cluster, cfg), await side('B', path.resolve(b), v2, cluster, cfg));
     for (let round = 1; round <= rounds; round++) {
       for (const s of sides) {
-        const m1 = new PhaseMeter([s.server.pid]);
+        const m1 = new PhaseMeter(s.env.serverPids);
         const thr = await runPairs(s.pairs, { v2, closed: { perPair: 2000, window: 50 } });
         const u1 = m1.stop();
-        const m2 = new PhaseMeter([s.server.pid]);
-        const lat = await runPairs(s.pairs, { v2, open: { rate: 10_000, durationMs: 3000 } });
+        const m2 = new PhaseMeter(s.env.serverPids);
+        const lat = await runPairs(s.pairs, { v2, open: { rate: openRate, durationMs: 3000 } });
         const u2 = m2.stop();
         const bad = thr.lost + thr.duplicated + thr.outOfOrder + lat.lost + lat.duplicated + lat.outOfOrder;
         const perMsg = (u1.server.cpuSec * 1e6) / thr.received;
-        const acc = sums.get(s.name) ?? { rate: 0, cpu: 0 };
+        const acc = sums.get(s.name) ?? { rate: 0, cpu: 0, p99: 0 };
         acc.rate += thr.rate;
         acc.cpu += perMsg;
+        acc.p99 += lat.latency.p99;
         sums.set(s.name, acc);
         console.log(
-          `${s.name} round ${round}: closed ${fmtRate(thr.rate)} msg/s, ${perMsg.toFixed(1)} us CPU/msg | open 10k/s p50 ${fmtMs(lat.latency.p50)} p99 ${fmtMs(lat.latency.p99)} ms, ${((u2.server.cpuSec * 1e6) / lat.received).toFixed(1)} us CPU/msg | everything else ${(u1.othersCpuSec + u2.othersCpuSec).toFixed(1)} CPU-s${bad ? ` | ${bad} LOST/DUP/OOO` : ''}`,
+          `${s.name} round ${round}: closed ${fmtRate(thr.rate)} msg/s, ${perMsg.toFixed(1)} us CPU/msg | open ${openRate / 1000}k/s p50 ${fmtMs(lat.latency.p50)} p99 ${fmtMs(lat.latency.p99)} ms, ${((u2.server.cpuSec * 1e6) / lat.received).toFixed(1)} us CPU/msg | everything else ${(u1.othersCpuSec + u2.othersCpuSec).toFixed(1)} CPU-s${bad ? ` | ${bad} LOST/DUP/OOO` : ''}`,
         );
       }
     }
-    for (const [name, s] of sums) console.log(`${name} (${name === 'A' ? a : b}): mean ${fmtRate(s.rate / rounds)} msg/s, ${(s.cpu / rounds).toFixed(1)} us CPU/msg`);
+    for (const [name, s] of sums) {
+      console.log(`${name} (${name === 'A' ? a : b}): mean ${fmtRate(s.rate / rounds)} msg/s, ${(s.cpu / rounds).toFixed(1)} us CPU/msg, open-loop p99 ${fmtMs(s.p99 / rounds)} ms`);
+    }
+    const [sa, sb] = [sums.get('A'), sums.get('B')];
+    if (sa && sb) console.log(`A/B: rate ${(sa.rate / sb.rate).toFixed(3)}x, CPU per message ${(sa.cpu / sb.cpu).toFixed(3)}x`);
   } finally {
     for (const s of sides) {
       s.close();
-      await s.server.stop();
+      await s.env.close();
     }
-    rmSync(tmp, { recursive: true, force: true });
+    tmp.remove();
   }
 }
 
