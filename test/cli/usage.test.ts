@@ -22,7 +22,7 @@ const lines = (s: string) => s.split('\n').filter((l) => l !== '');
 t.test('a bad flag or argument: one error line and the --help to read, exit 1', async (t) => {
   const cases: Array<[ReturnType<typeof run>, string, string]> = [
     [run('chatserver', '--bogus'), "chatserver: unknown option '--bogus'", '(chatserver --help lists the options)'],
-    [run('chatserver', '--port', 'x'), "chatserver: option '-p, --port <port>' argument 'x' is invalid. port must be an integer from 0 to 65535", '(chatserver --help lists the options)'],
+    [run('chatserver', '--port', 'x'), "chatserver: option '-p, --port <port>' argument 'x' is invalid. --port must be an integer from 0 to 65535 (not \"x\")", '(chatserver --help lists the options)'],
     [run('chatserver', 'migrate', '--port', '1'), "chatserver: unknown option '--port'", '(chatserver migrate --help lists the options)'],
     [run('chatclient', '--bogus'), "chatclient: unknown option '--bogus'", '(chatclient --help lists the options)'],
     [run('chatclient', 'send', '--bogus', '2', 'hi'), "chatclient: unknown option '--bogus'", '(chatclient send --help lists the options)'],

@@ -22,6 +22,16 @@ export function headings(md: string): Heading[] {
   return out;
 }
 
+/** the cells of a markdown table row; `\|` is a literal bar */
+export function cells(line: string): string[] {
+  const parts = line
+    .trim()
+    .replace(/^\|/, '')
+    .replace(/\|$/, '')
+    .split(/(?<!\\)\|/);
+  return parts.map((c) => c.trim().replace(/\\\|/g, '|'));
+}
+
 /** the lines of the section under the level-2 heading `title`, up to the next level-1/2 heading */
 export function section(md: string, title: RegExp): { start: number; lines: string[] } | null {
   const lines = md.split('\n');

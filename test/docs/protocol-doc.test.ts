@@ -14,7 +14,7 @@ import t from 'tap';
 import { Errors } from '../../lib/errors.js';
 import { handlers } from '../../lib/handlers/index.js';
 import { MsgId } from '../../lib/protocol/msgid.js';
-import { headings, section, type Heading } from './markdown.js';
+import { cells, headings, section, type Heading } from './markdown.js';
 
 const DOC = fileURLToPath(new URL('../../docs/PROTOCOL.md', import.meta.url));
 const doc = readFileSync(DOC, 'utf8');
@@ -29,16 +29,6 @@ interface Row {
   errno: string;
   code: string;
   errmsg: string;
-}
-
-/** the cells of a markdown table row; `\|` is a literal bar */
-function cells(line: string): string[] {
-  const parts = line
-    .trim()
-    .replace(/^\|/, '')
-    .replace(/\|$/, '')
-    .split(/(?<!\\)\|/);
-  return parts.map((c) => c.trim().replace(/\\\|/g, '|'));
 }
 
 /** `text` -> text (one pair of surrounding backticks) */
