@@ -2,8 +2,8 @@
 import { ChatError } from '../errors.js';
 import { MsgId } from '../protocol/msgid.js';
 import * as read from '../protocol/validate.js';
-import { replyOk } from '../server/reply.js';
-import { groupConv } from '../store/conv.js';
+import { replyOk } from '../core/reply.js';
+import { groupConv } from '../protocol/conv.js';
 import type { Handler } from './types.js';
 
 export const addGroup: Handler = {

@@ -10,7 +10,7 @@ export const convList: Handler = {
   auth: true,
   v2only: true,
   async handle(hub, conn, frame) {
-    const convs = await conversationSummaries(hub, conn.session!.userId);
+    const convs = await conversationSummaries(hub.store, conn.session!.userId);
     const cmid = read.echoCmid(frame);
     conn.send({ msgid: MsgId.CONV_LIST_ACK, v: 2, errno: 0, errmsg: Errors.OK.errmsg, convs, ...(cmid ? { cmid } : {}) });
   },

@@ -6,8 +6,8 @@
 import { ChatError } from '../errors.js';
 import { MsgId } from '../protocol/msgid.js';
 import * as read from '../protocol/validate.js';
-import { replyOk } from '../server/reply.js';
-import { parseConv } from '../store/conv.js';
+import { replyOk } from '../core/reply.js';
+import { parseConv } from '../protocol/conv.js';
 import type { Handler } from './types.js';
 
 export const delivered: Handler = {

@@ -1,9 +1,9 @@
 /** GROUP_CHAT_MSG (10): a message to a group; every member's sessions but the sender's get it once. */
 import { ChatError } from '../errors.js';
-import { appendChat, readChatFields } from '../models/message.js';
+import { appendChat, readChatFields } from './send-chat.js';
 import { MsgId } from '../protocol/msgid.js';
 import * as read from '../protocol/validate.js';
-import { groupConv } from '../store/conv.js';
+import { groupConv } from '../protocol/conv.js';
 import type { Handler } from './types.js';
 
 export const groupChat: Handler = {

@@ -7,9 +7,9 @@
 import { ChatError } from '../errors.js';
 import { MsgId } from '../protocol/msgid.js';
 import { msgidOf, parseFrame, type Frame } from '../protocol/validate.js';
-import type { Connection } from '../server/connection.js';
-import type { Hub } from '../server/hub.js';
-import { asChatError, replyError } from '../server/reply.js';
+import type { Link } from '../core/link.js';
+import type { Hub } from '../core/hub.js';
+import { asChatError, replyError } from '../core/reply.js';
 import { addFriend } from './add-friend.js';
 import { addGroup } from './add-group.js';
 import { convList } from './conv-list.js';
@@ -37,7 +37,7 @@ export const handlers: ReadonlyMap<number, Handler> = new Map(
 );
 
 /** handles one incoming frame (text without its terminator) */
-export async function dispatch(hub: Hub, conn: Connection, text: string): Promise<void> {
+export async function dispatch(hub: Hub, conn: Link, text: string): Promise<void> {
   let frame: Frame | undefined;
   let msgid: number | null = null;
   try {
@@ -65,7 +65,7 @@ export async function dispatch(hub: Hub, conn: Connection, text: string): Promis
 }
 
 /** answers a frame that is not handled (over the rate limit), echoing its msgid and cmid */
-export function rejectFrame(conn: Connection, text: string, err: ChatError): void {
+export function rejectFrame(conn: Link, text: string, err: ChatError): void {
   let frame: Frame | undefined;
   try {
     frame = parseFrame(text);

@@ -2,7 +2,7 @@
 import { ChatError } from '../errors.js';
 import { MsgId } from '../protocol/msgid.js';
 import * as read from '../protocol/validate.js';
-import { replyOk } from '../server/reply.js';
+import { replyOk } from '../core/reply.js';
 import type { Handler } from './types.js';
 
 export const leaveGroup: Handler = {

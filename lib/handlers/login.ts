@@ -12,12 +12,12 @@ import { MsgId } from '../protocol/msgid.js';
 import { legacyEvent } from '../protocol/shapes.js';
 import { echoCmid, type Frame } from '../protocol/validate.js';
 import * as read from '../protocol/validate.js';
-import type { Connection } from '../server/connection.js';
-import type { Hub } from '../server/hub.js';
-import type { Session } from '../server/session.js';
+import type { Link } from '../core/link.js';
+import type { Hub } from '../core/hub.js';
+import type { Session } from '../core/session.js';
 import type { Handler } from './types.js';
 
-function fail(conn: Connection, frame: Frame, code: ErrorCode, detail?: string, retryAfterMs?: number): void {
+function fail(conn: Link, frame: Frame, code: ErrorCode, detail?: string, retryAfterMs?: number): void {
   const e = Errors[code];
   const errmsg = detail ? `${e.errmsg}: ${detail}` : e.errmsg;
   if (!conn.v2) {
@@ -39,9 +39,9 @@ function legacyGroup(g: GroupView): string {
   });
 }
 
-async function replyLegacy(hub: Hub, conn: Connection, session: Session): Promise<void> {
-  const [contacts, convs] = await Promise.all([loadContacts(hub, session.userId), hub.store.userConversations(session.userId)]);
-  const { events, upTo } = await legacyBacklog(hub, session.userId, convs, hub.opts.maxOfflineMsgs);
+async function replyLegacy(hub: Hub, conn: Link, session: Session): Promise<void> {
+  const [contacts, convs] = await Promise.all([loadContacts(hub.store, hub.presence, session.userId), hub.store.userConversations(session.userId)]);
+  const { events, upTo } = await legacyBacklog(hub.store, session.userId, convs, hub.opts.maxOfflineMsgs);
   const reply: Record<string, unknown> = { errno: 0 };
   if (contacts.friends.length > 0) reply.friends = contacts.friends.map((f) => JSON.stringify({ id: f.id, name: f.name, state: f.state }));
   if (contacts.groups.length > 0) reply.groups = contacts.groups.map(legacyGroup);
@@ -58,8 +58,8 @@ async function replyLegacy(hub: Hub, conn: Connection, session: Session): Promis
   });
 }
 
-async function replyV2(hub: Hub, conn: Connection, session: Session, frame: Frame): Promise<void> {
-  const [contacts, convs] = await Promise.all([loadContacts(hub, session.userId), conversationSummaries(hub, session.userId)]);
+async function replyV2(hub: Hub, conn: Link, session: Session, frame: Frame): Promise<void> {
+  const [contacts, convs] = await Promise.all([loadContacts(hub.store, hub.presence, session.userId), conversationSummaries(hub.store, session.userId)]);
   // pushes start after what the summary shows; the client syncs up to there
   for (const c of convs) session.setPosition(c.conv, c.lastSeq);
   const cmid = echoCmid(frame);
@@ -79,7 +79,7 @@ async function replyV2(hub: Hub, conn: Connection, session: Session, frame: Fram
 }
 
 /** the stored hash is cheaper than --scrypt-params: store one at the configured cost (off the reply path) */
-async function rehash(hub: Hub, conn: Connection, userId: number, password: string, oldHash: string): Promise<void> {
+async function rehash(hub: Hub, conn: Link, userId: number, password: string, oldHash: string): Promise<void> {
   try {
     const cost = hub.opts.scryptParams;
     const replaced = await hub.store.replacePasswordHash(userId, oldHash, await hashPassword(password, scryptCost(cost)));

@@ -1,6 +1,6 @@
 /** LOGINOUT_MSG (3): ends this connection's session; the connection stays open. */
 import { MsgId } from '../protocol/msgid.js';
-import { replyOk } from '../server/reply.js';
+import { replyOk } from '../core/reply.js';
 import type { Handler } from './types.js';
 
 export const loginout: Handler = {

@@ -17,7 +17,7 @@ export const msgStatus: Handler = {
     const userId = conn.session!.userId;
     const conv = read.text(frame, 'conv', { max: 64 });
     const seq = read.id(frame, 'msgSeq');
-    const win = await readableWindow(hub, userId, conv);
+    const win = await readableWindow(hub.store, userId, conv);
     if (!win) throw new ChatError('NOT_MEMBER', conv);
     const ev = seq >= win.floor && seq <= win.top ? await hub.store.getEvent(conv, seq) : null;
     if (!ev || ev.kind !== 'chat') throw new ChatError('NO_SUCH_MESSAGE', `${conv} ${seq}`);

@@ -1,9 +1,9 @@
 /** ONE_CHAT_MSG (6): a message to one user; pushed to them as msgid 6, acked with CHAT_ACK (v2). */
 import { ChatError } from '../errors.js';
-import { appendChat, readChatFields } from '../models/message.js';
+import { appendChat, readChatFields } from './send-chat.js';
 import { MsgId } from '../protocol/msgid.js';
 import * as read from '../protocol/validate.js';
-import { pairConv } from '../store/conv.js';
+import { pairConv } from '../protocol/conv.js';
 import type { Handler } from './types.js';
 
 export const oneChat: Handler = {

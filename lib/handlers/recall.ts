@@ -9,12 +9,12 @@ import { readableWindow } from '../models/conversations.js';
 import { MsgId } from '../protocol/msgid.js';
 import * as read from '../protocol/validate.js';
 import type { Frame } from '../protocol/validate.js';
-import type { Connection } from '../server/connection.js';
-import type { Hub } from '../server/hub.js';
-import { parseConv } from '../store/conv.js';
+import type { Link } from '../core/link.js';
+import type { Hub } from '../core/hub.js';
+import { parseConv } from '../protocol/conv.js';
 import type { Handler } from './types.js';
 
-function answer(conn: Connection, frame: Frame, code: ErrorCode, extra: object = {}): void {
+function answer(conn: Link, frame: Frame, code: ErrorCode, extra: object = {}): void {
   const e = Errors[code];
   const cmid = read.echoCmid(frame);
   conn.send({ msgid: MsgId.RECALL_MSG_ACK, v: 2, errno: e.errno, errmsg: e.errmsg, ...extra, ...(cmid ? { cmid } : {}) });
@@ -41,7 +41,7 @@ export const recall: Handler = {
     const seq = read.id(frame, 'msgSeq');
     const cmid = read.cmid(frame, false);
     const target = { conv, msgSeq: seq };
-    const win = await readableWindow(hub, session.userId, conv);
+    const win = await readableWindow(hub.store, session.userId, conv);
     const ev = win && seq >= win.floor && seq <= win.top ? await hub.store.getEvent(conv, seq) : null;
     if (!ev || ev.kind !== 'chat') {
       answer(conn, frame, 'NO_SUCH_MESSAGE', target);

@@ -4,13 +4,13 @@ import { hashPassword, scryptCost } from '../models/password.js';
 import { MsgId } from '../protocol/msgid.js';
 import { echoCmid, type Frame } from '../protocol/validate.js';
 import * as read from '../protocol/validate.js';
-import type { Connection } from '../server/connection.js';
+import type { Link } from '../core/link.js';
 import type { Handler } from './types.js';
 
 /** longest user name, in characters (the original's column was varchar(50)) */
 export const MAX_NAME = 50;
 
-function answer(conn: Connection, frame: Frame, code: ErrorCode, detail?: string, extra: { id?: number; retryAfterMs?: number } = {}): void {
+function answer(conn: Link, frame: Frame, code: ErrorCode, detail?: string, extra: { id?: number; retryAfterMs?: number } = {}): void {
   const e = Errors[code];
   const errmsg = detail ? `${e.errmsg}: ${detail}` : e.errmsg;
   const { id } = extra;

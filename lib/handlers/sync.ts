@@ -24,7 +24,7 @@ export const sync: Handler = {
     if (after !== undefined && before !== undefined) throw new ChatError('BAD_FIELD', 'after and before together');
     const limit = read.count(frame, 'limit', SYNC_DEFAULT_LIMIT);
     if (limit < 1 || limit > SYNC_MAX_LIMIT) throw new ChatError('BAD_FIELD', `limit (1..${SYNC_MAX_LIMIT})`);
-    const win = await readableWindow(hub, conn.session!.userId, conv);
+    const win = await readableWindow(hub.store, conn.session!.userId, conv);
     if (!win) throw new ChatError('NOT_MEMBER', conv);
     let from: number;
     let to: number;

@@ -1,7 +1,7 @@
 import type { ChatError } from '../errors.js';
 import type { Frame } from '../protocol/validate.js';
-import type { Connection } from '../server/connection.js';
-import type { Hub } from '../server/hub.js';
+import type { Link } from '../core/link.js';
+import type { Hub } from '../core/hub.js';
 
 export interface Handler {
   /** the msgid it answers */
@@ -15,10 +15,10 @@ export interface Handler {
    * batcher before it returns and replies when the commit lands, without holding up the next
    * frame.
    */
-  handle(hub: Hub, conn: Connection, frame: Frame): Promise<void>;
+  handle(hub: Hub, conn: Link, frame: Frame): Promise<void>;
   /**
    * Answers a failure in the handler's own ACK (REG, LOGIN, RECALL); without it the failure
    * becomes the generic error reply.
    */
-  fail?(conn: Connection, frame: Frame, err: ChatError): void;
+  fail?(conn: Link, frame: Frame, err: ChatError): void;
 }

@@ -1,6 +1,6 @@
 /** The friend and group lists of a login reply, with each user's online state. */
-import type { Hub } from '../server/hub.js';
-import type { GroupMember, GroupRecord, UserRef } from '../store/types.js';
+import type { Presence } from '../bus/types.js';
+import type { GroupMember, GroupRecord, Store, UserRef } from '../store/types.js';
 
 export type State = 'online' | 'offline';
 
@@ -13,13 +13,13 @@ export interface GroupView {
   users: Array<GroupMember & { state: State }>;
 }
 
-export async function loadContacts(hub: Hub, userId: number): Promise<{ friends: FriendView[]; groups: GroupView[] }> {
-  const [friends, groups] = await Promise.all([hub.store.listFriends(userId), hub.store.listUserGroups(userId)]);
-  const members = await Promise.all(groups.map((g) => hub.store.listMembers(g.id)));
+export async function loadContacts(store: Store, presence: Presence, userId: number): Promise<{ friends: FriendView[]; groups: GroupView[] }> {
+  const [friends, groups] = await Promise.all([store.listFriends(userId), store.listUserGroups(userId)]);
+  const members = await Promise.all(groups.map((g) => store.listMembers(g.id)));
   const ids = new Set<number>(friends.map((f) => f.id));
   for (const list of members) for (const m of list) ids.add(m.id);
   ids.add(userId);
-  const online = await hub.presence.sessionsOf([...ids]);
+  const online = await presence.sessionsOf([...ids]);
   const state = (id: number): State => (id === userId || online.has(id) ? 'online' : 'offline');
   return {
     friends: friends.map((f) => ({ id: f.id, name: f.name, state: state(f.id) })),

@@ -3,10 +3,9 @@
  * CONV_LIST), the legacy `offlinemsg` backlog, and sync pages. Visibility is the member's
  * window: seqs after joinedSeq, up to leftSeq once they left.
  */
-import type { Hub } from '../server/hub.js';
 import { compareMids } from './mid.js';
-import { parseConv } from '../store/conv.js';
-import type { ConvId, ConvState, LogEvent } from '../store/types.js';
+import { parseConv } from '../protocol/conv.js';
+import type { ConvId, ConvState, LogEvent, Store } from '../store/types.js';
 
 export interface ConvSummary {
   conv: ConvId;
@@ -47,13 +46,13 @@ export function summarize(st: ConvState): ConvSummary {
  * The summary of every conversation of a user (v2 login, CONV_LIST), with the other user's
  * positions in one-to-one conversations, so a sender who was away learns its messages' status.
  */
-export async function conversationSummaries(hub: Hub, userId: number, convs?: ConvState[]): Promise<ConvSummary[]> {
-  const states = convs ?? (await hub.store.userConversations(userId));
+export async function conversationSummaries(store: Store, userId: number, convs?: ConvState[]): Promise<ConvSummary[]> {
+  const states = convs ?? (await store.userConversations(userId));
   return Promise.all(
     states.map(async (st) => {
       const s = summarize(st);
       if (parseConv(st.conv)?.kind !== 'pair') return s;
-      const peer = (await hub.store.memberPositions(st.conv)).find((p) => p.userId !== userId);
+      const peer = (await store.memberPositions(st.conv)).find((p) => p.userId !== userId);
       if (peer) {
         s.peerDelivered = peer.delivered;
         s.peerRead = peer.read;
@@ -69,7 +68,7 @@ export async function conversationSummaries(hub: Hub, userId: number, convs?: Co
  * `upTo` says, per conversation, how far the backlog covers.
  */
 export async function legacyBacklog(
-  hub: Hub,
+  store: Store,
   userId: number,
   convs: ConvState[],
   max: number,
@@ -84,7 +83,7 @@ export async function legacyBacklog(
       upTo.set(st.conv, Math.min(top, from - 1));
       continue;
     }
-    const evs = await hub.store.readRange(st.conv, from, top, budget);
+    const evs = await store.readRange(st.conv, from, top, budget);
     // a full page may have stopped short of the top; the rest waits for the next login
     upTo.set(st.conv, evs.length < budget ? top : evs[evs.length - 1]!.seq);
     budget -= evs.length;
@@ -119,11 +118,11 @@ function mergeByTime(lists: LogEvent[][]): LogEvent[] {
  * The window a user may read in `conv`, or null when they may not read it at all. A pair
  * conversation is readable by its two users even before its first message.
  */
-export async function readableWindow(hub: Hub, userId: number, conv: ConvId): Promise<{ floor: number; top: number } | null> {
+export async function readableWindow(store: Store, userId: number, conv: ConvId): Promise<{ floor: number; top: number } | null> {
   const c = parseConv(conv);
   if (!c) return null;
-  const st = await hub.store.convState(userId, conv);
+  const st = await store.convState(userId, conv);
   if (st) return { floor: st.joinedSeq + 1, top: visibleTop(st) };
-  if (c.kind === 'pair' && (c.a === userId || c.b === userId)) return { floor: 1, top: await hub.store.lastSeq(conv) };
+  if (c.kind === 'pair' && (c.a === userId || c.b === userId)) return { floor: 1, top: await store.lastSeq(conv) };
   return null;
 }

@@ -2,8 +2,8 @@
  * Outgoing shapes. Legacy frames list their keys in sorted order, as the original's
  * nlohmann::json dump() does, and carry only the original's fields plus `conv` and `msgSeq`.
  */
-import { parseConv } from '../store/conv.js';
-import type { LogEvent } from '../store/types.js';
+import { parseConv } from './conv.js';
+import type { LogEvent } from './event.js';
 import { MsgId } from './msgid.js';
 
 /** `YYYY-MM-DD HH:MM:SS` in the server's local time, like the original client's getCurrentTime() */

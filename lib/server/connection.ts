@@ -6,8 +6,9 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { FrameDecoder } from '../protocol/frame.js';
-import type { Session } from './session.js';
-import type { Stats } from './stats.js';
+import type { Link } from '../core/link.js';
+import type { Session } from '../core/session.js';
+import type { Stats } from '../core/stats.js';
 
 export interface ConnectionOptions {
   stats: Stats;
@@ -19,7 +20,7 @@ export interface ConnectionOptions {
   maxPendingBytes: number;
 }
 
-export class Connection {
+export class Connection implements Link {
   readonly id: number;
   readonly log: Logger;
   readonly remote: string;

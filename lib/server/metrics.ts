@@ -5,8 +5,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Hub } from './hub.js';
-import { UNKNOWN_MSGID } from './stats.js';
+import type { Hub } from '../core/hub.js';
+import { UNKNOWN_MSGID } from '../core/stats.js';
 import type { ChatServer } from './server.js';
 
 function fromMap(counter: Counter<string>, label: string, map: Map<number | string, number>): void {

@@ -10,7 +10,7 @@ import { ChatError, Errors, type ErrorCode } from '../errors.js';
 import { dispatch, rejectFrame } from '../handlers/index.js';
 import { MsgId } from '../protocol/msgid.js';
 import { Connection } from './connection.js';
-import type { Hub } from './hub.js';
+import type { Hub } from '../core/hub.js';
 import { TokenBucket } from './limits.js';
 
 /** how often v2 connections are checked for idleness */

@@ -11,13 +11,16 @@
 
 export type GroupRole = 'creator' | 'normal';
 
-/** A conversation id: `p:<lower id>:<higher id>` (one-to-one) or `g:<groupid>` (group). */
-export type ConvId = string;
+import type { ConvId } from '../protocol/conv.js';
+import type { EventKind, LogEvent } from '../protocol/event.js';
+
+// the log's types belong to the protocol (what a push carries); re-exported for the stores
+export type { ConvId, EventKind, LogEvent };
 
 export interface UserRecord {
   id: number;
   name: string;
-  /** scrypt hash in the `scrypt$<salt hex>$<hash hex>` form; never plain text. */
+  /** scrypt hash in the PHC form `$scrypt$ln=..,r=..,p=..$<salt>$<key>` (lib/models/password.ts); never plain text. */
   passwordHash: string;
 }
 
@@ -35,29 +38,6 @@ export interface GroupRecord {
 
 export interface GroupMember extends UserRef {
   role: GroupRole;
-}
-
-export type EventKind = 'chat' | 'recall';
-
-/** An event as the log holds it (and as sync returns it). */
-export interface LogEvent {
-  conv: ConvId;
-  seq: number;
-  /** server message id, globally unique */
-  mid: string;
-  kind: EventKind;
-  senderId: number;
-  senderName: string;
-  /** server time, ms since the epoch */
-  ts: number;
-  /** chat text; '' for a tombstone (recalled chat) and for recall events */
-  text: string;
-  /** for a recall event: the recalled seq */
-  ref: number | null;
-  /** for a chat event: it was recalled (text erased) */
-  recalled: boolean;
-  /** the sender's client message id, if any */
-  cmid: string | null;
 }
 
 /** A new event to append; the store assigns seq. */

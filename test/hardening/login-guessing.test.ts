@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { closeConnection, createConnection } from '../../lib/bus/redis/connection.js';
 import { silentLog } from '../../lib/bus/redis/log.js';
 import { defaultOptions } from '../../lib/config.js';
-import { addressKey, AuthLimits } from '../../lib/server/auth-limits.js';
+import { addressKey, AuthLimits } from '../../lib/core/auth-limits.js';
 import { clusterEnv } from '../fixtures/cluster.js';
 import { LineClient, refusedPort, register, startServer, type Json } from '../fixtures/harness.js';
 

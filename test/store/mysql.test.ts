@@ -1,6 +1,6 @@
 import mysql from 'mysql2/promise';
 import t, { type Test } from 'tap';
-import { pairConv } from '../../lib/store/conv.js';
+import { pairConv } from '../../lib/protocol/conv.js';
 import { MysqlStore } from '../../lib/store/mysql/index.js';
 import type { LogEvent } from '../../lib/store/types.js';
 import { MYSQL_URL, needServices, uniqueSuffix } from '../fixtures/services.js';

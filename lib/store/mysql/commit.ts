@@ -5,7 +5,7 @@
  * read once, seqs are assigned in memory, and the events go out as multi-row INSERTs.
  */
 import type { PoolConnection } from 'mysql2/promise';
-import { pairMembers } from '../conv.js';
+import { pairMembers } from '../../protocol/conv.js';
 import {
   appendedEvent,
   cmidKey,

@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql, { type ConnectionOptions, type Pool, type PoolConnection } from 'mysql2/promise';
-import { groupConv } from '../conv.js';
+import { groupConv } from '../../protocol/conv.js';
 import {
   EVENT_SELECT,
   MEMBER_ORDER,

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { pairMembers, groupConv } from '../conv.js';
+import { pairMembers, groupConv } from '../../protocol/conv.js';
 import {
   appendedEvent,
   EVENT_SELECT,

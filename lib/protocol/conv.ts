@@ -2,7 +2,8 @@
  * Conversation ids: `p:<lower id>:<higher id>` for two users, `g:<groupid>` for a group.
  * The pair form is canonical (ordered ids, plain decimal), so one pair has exactly one id.
  */
-import type { ConvId } from './types.js';
+/** A conversation id: `p:<lower id>:<higher id>` (one-to-one) or `g:<groupid>` (group). */
+export type ConvId = string;
 
 export type ParsedConv = { kind: 'pair'; a: number; b: number } | { kind: 'group'; groupId: number };
 

@@ -16,7 +16,6 @@
  * takes nothing, so the budgets count attempts that reached the password check, finished or
  * still in flight.
  */
-import { isIPv6 } from 'node:net';
 import type { Redis } from 'ioredis';
 import type { ServerOptions } from '../config.js';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
@@ -52,7 +51,8 @@ export function addressKey(address: string): string {
   const plain = address.replace(/%.*$/, '');
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(plain);
   if (mapped) return mapped[1]!;
-  if (!isIPv6(plain)) return plain;
+  // a socket's address is IPv4 (dots) or IPv6 (colons)
+  if (!plain.includes(':')) return plain;
   const [head, tail] = plain.includes('::') ? plain.split('::') : [plain, undefined];
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];

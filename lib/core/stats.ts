@@ -21,7 +21,7 @@ export class Stats {
   readonly errors = new Map<number, number>();
   /** exceptions that were not a storage failure (bugs), whatever the connection's flavour */
   internalErrors = 0;
-  /** logins and registrations refused by an attempt budget, by budget (lib/server/auth-limits.ts) */
+  /** logins and registrations refused by an attempt budget, by budget (lib/core/auth-limits.ts) */
   readonly authRefused = new Map<string, number>();
 
   refused(limit: string): void {

@@ -1,25 +1,23 @@
-/** Replies. A legacy connection only ever gets the original's shapes, so these are v2-only. */
-import { ChatError, Errors, StorageError } from '../errors.js';
-import { MsgId } from '../protocol/msgid.js';
+/** Sending replies. A legacy connection only ever gets the original's shapes, so these are v2-only. */
+import { ChatError, StorageError } from '../errors.js';
+import { errorReply, okReply } from '../protocol/frames.js';
 import { echoCmid, type Frame } from '../protocol/validate.js';
-import type { Connection } from '../server/connection.js';
+import type { Link } from './link.js';
 import type { Stats } from './stats.js';
 
 /** the generic error reply (v2); logged only on a legacy connection */
-export function replyError(conn: Connection, err: ChatError, reqmsgid: number | null, frame?: Frame): void {
+export function replyError(conn: Link, err: ChatError, reqmsgid: number | null, frame?: Frame): void {
   if (!conn.v2) {
     conn.log.info({ errno: err.errno, reqmsgid }, `ignored legacy frame: ${err.message}`);
     return;
   }
-  const cmid = frame ? echoCmid(frame) : undefined;
-  conn.send({ msgid: MsgId.ERROR_MSG, v: 2, errno: err.errno, errmsg: err.message, reqmsgid, ...(cmid ? { cmid } : {}) });
+  conn.send(errorReply(err.errno, err.message, reqmsgid, frame ? echoCmid(frame) : undefined));
 }
 
 /** the generic success reply (v2) to a request the original left unanswered */
-export function replyOk(conn: Connection, reqmsgid: number, frame: Frame, extra: object = {}): void {
+export function replyOk(conn: Link, reqmsgid: number, frame: Frame, extra: object = {}): void {
   if (!conn.v2) return;
-  const cmid = echoCmid(frame);
-  conn.send({ msgid: MsgId.REQ_ACK, v: 2, reqmsgid, errno: 0, errmsg: Errors.OK.errmsg, ...extra, ...(cmid ? { cmid } : {}) });
+  conn.send(okReply(reqmsgid, extra, echoCmid(frame)));
 }
 
 /**

@@ -1,38 +1,20 @@
 /**
- * Sending a chat message: validate, append to the conversation's log through the batcher,
- * and ack the sender (v2) once committed. The handler returns as soon as the append is queued,
- * so the connection's next frame is not held up by the commit.
+ * Sending a chat message (ONE_CHAT_MSG and GROUP_CHAT_MSG): validate, append to the
+ * conversation's log through the batcher, and ack the sender (v2) once committed. The handler
+ * returns as soon as the append is queued, so the connection's next frame is not held up by
+ * the commit.
  */
-import { Errors } from '../errors.js';
-import { asChatError, replyError } from '../server/reply.js';
-import { MsgId } from '../protocol/msgid.js';
+import { asChatError, replyError } from '../core/reply.js';
+import { chatAck } from '../protocol/frames.js';
 import type { Frame } from '../protocol/validate.js';
 import * as read from '../protocol/validate.js';
-import type { Connection } from '../server/connection.js';
-import type { Hub } from '../server/hub.js';
-import type { Session } from '../server/session.js';
-import type { ConvId, LogEvent } from '../store/types.js';
-
-/** the chat ack (v2): where the message landed in its conversation */
-export function chatAck(reqmsgid: number, ev: LogEvent, duplicate: boolean): object {
-  const ack: Record<string, unknown> = {
-    msgid: MsgId.CHAT_ACK,
-    v: 2,
-    reqmsgid,
-    errno: 0,
-    errmsg: Errors.OK.errmsg,
-    conv: ev.conv,
-    msgSeq: ev.seq,
-    mid: ev.mid,
-    ts: ev.ts,
-  };
-  if (duplicate) ack.duplicate = true;
-  if (ev.cmid !== null) ack.cmid = ev.cmid;
-  return ack;
-}
+import type { Link } from '../core/link.js';
+import type { Hub } from '../core/hub.js';
+import type { Session } from '../core/session.js';
+import type { ConvId } from '../protocol/conv.js';
 
 /** reads the chat fields every send carries: `msg`, and `cmid` (required on v2) */
-export function readChatFields(hub: Hub, conn: Connection, frame: Frame): { text: string; cmid: string | null } {
+export function readChatFields(hub: Hub, conn: Link, frame: Frame): { text: string; cmid: string | null } {
   return { text: read.text(frame, 'msg', { max: hub.opts.maxText }), cmid: read.cmid(frame, conn.v2) };
 }
 

@@ -19,7 +19,7 @@
 import { visibleTop } from '../models/conversations.js';
 import type { ConvId, ConvState, LogEvent, Store } from '../store/types.js';
 import { MsgId } from '../protocol/msgid.js';
-import type { Connection } from './connection.js';
+import type { Link } from './link.js';
 
 interface Pending {
   ev: LogEvent;
@@ -62,7 +62,7 @@ export class Session {
   readonly id: string;
   readonly userId: number;
   readonly name: string;
-  readonly conn: Connection;
+  readonly conn: Link;
   readonly #deps: SessionDeps;
   readonly #cursors = new Map<ConvId, Cursor>();
   /** mids of events this session sent that its cursors have not passed yet */
@@ -70,7 +70,7 @@ export class Session {
   #ended = false;
   #held = false;
 
-  constructor(id: string, userId: number, name: string, conn: Connection, deps: SessionDeps) {
+  constructor(id: string, userId: number, name: string, conn: Link, deps: SessionDeps) {
     this.id = id;
     this.userId = userId;
     this.name = name;

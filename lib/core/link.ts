@@ -1,0 +1,24 @@
+/**
+ * The connection interface: what the core (sessions, delivery) and the handlers need of a
+ * client connection, whatever carries it. Send a frame, know its flavour, learn that a write
+ * reached the kernel, be closed. lib/server/connection.ts is the TCP and TLS implementation.
+ */
+import type { Logger } from 'pino';
+import type { Session } from './session.js';
+
+export interface Link {
+  readonly log: Logger;
+  /** the peer's IP address (the login and registration budgets count per address) */
+  readonly address: string;
+  /** the connection speaks v2 from its first frame carrying "v":2 on; legacy until then */
+  v2: boolean;
+  /** its logged-in session, if any */
+  session: Session | null;
+  readonly closed: boolean;
+  /** queues one frame; `onWritten` runs once its bytes were handed to the kernel */
+  send(frame: object, onWritten?: () => void): void;
+  /** queues a pushed event serialised once for every session that gets it */
+  sendLine(json: string, msgid: number, onWritten?: () => void): void;
+  /** writes what is queued, then closes */
+  end(): void;
+}
