@@ -30,6 +30,11 @@ export interface ServerOptions {
   sessionTtlMs: number;
   /** ops per store transaction at most @default 2000 */
   maxBatch: number;
+  /**
+   * store writes (sends, recalls, read and delivered marks) waiting for the next commit at most;
+   * one more is refused at once with errno 114 (0: no bound) @default 10000
+   */
+  maxCommitQueue: number;
   /** bytes queued to one socket before it counts as a slow reader and is cut off @default 8 MiB */
   maxOutBytes: number;
   /** frames one connection may have read but not yet handled; past it its socket is not read until half are done @default 1000 */
@@ -111,6 +116,7 @@ export const defaultOptions: ServerOptions = {
   maxSessions: 5,
   sessionTtlMs: 10_000,
   maxBatch: 2000,
+  maxCommitQueue: 10_000,
   maxOutBytes: 8 * 1024 * 1024,
   drainTimeoutMs: 30_000,
   maxPendingFrames: 1000,
@@ -155,6 +161,9 @@ export function resolveOptions(partial: Partial<ServerOptions> = {}): ServerOpti
   }
   if ((o.tlsCert === null) !== (o.tlsKey === null)) throw new Error('TLS needs both --tls-cert and --tls-key');
   parseScryptParams(o.scryptParams);
+  for (const k of ['maxCommitQueue'] as const) {
+    if (!Number.isSafeInteger(o[k]) || o[k] < 0) throw new Error(`${k} must be an integer from 0 (0: none)`);
+  }
   if (o.loginWindowMs < 1000 || o.registrationWindowMs < 1000) throw new Error('the login and registration windows must be at least 1000 ms');
   if (!LOG_LEVELS.includes(o.logLevel)) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')} (not ${JSON.stringify(o.logLevel)})`);
   return o;

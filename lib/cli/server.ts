@@ -47,6 +47,7 @@ function serverOptions(cmd: Command): Command {
   opt('--max-out-bytes <bytes>', 'bytes queued to one slow client before it is disconnected', 'CHAT_MAX_OUT_BYTES', d.maxOutBytes, int('max-out-bytes', 1024));
   opt('--max-pending-frames <n>', 'frames one connection may have waiting to be handled; past it its socket is not read', 'CHAT_MAX_PENDING_FRAMES', d.maxPendingFrames, int('max-pending-frames', 1));
   opt('--max-pending-bytes <bytes>', 'bytes of such waiting frames, likewise', 'CHAT_MAX_PENDING_BYTES', d.maxPendingBytes, int('max-pending-bytes', 1024));
+  opt('--max-commit-queue <n>', 'store writes waiting for the next commit; past it a send is refused with errno 114 (0: no bound)', 'CHAT_MAX_COMMIT_QUEUE', d.maxCommitQueue, int('max-commit-queue', 0));
   opt('--drain-timeout <ms>', 'how long a client may not read before it is disconnected', 'CHAT_DRAIN_TIMEOUT', d.drainTimeoutMs, int('drain-timeout', 100));
   opt('--max-connections <n>', 'connections this process accepts at once', 'CHAT_MAX_CONNECTIONS', d.maxConnections, int('max-connections', 1));
   opt('--frame-rate <n>', 'frames per second one connection may send (v2: error reply past it; legacy: slowed down)', 'CHAT_FRAME_RATE', d.frameRate, int('frame-rate', 1));
@@ -92,6 +93,7 @@ interface Flags {
   drainTimeout: number;
   maxPendingFrames: number;
   maxPendingBytes: number;
+  maxCommitQueue: number;
   maxConnections: number;
   frameRate: number;
   frameBurst: number;
@@ -136,6 +138,7 @@ function toOptions(f: Flags): ServerOptions {
     drainTimeoutMs: f.drainTimeout,
     maxPendingFrames: f.maxPendingFrames,
     maxPendingBytes: f.maxPendingBytes,
+    maxCommitQueue: f.maxCommitQueue,
     maxConnections: f.maxConnections,
     frameRate: f.frameRate,
     frameBurst: f.frameBurst,

@@ -3,7 +3,7 @@
  * and ack the sender (v2) once committed. The handler returns as soon as the append is queued,
  * so the connection's next frame is not held up by the commit.
  */
-import { Errors } from '../errors.js';
+import { ChatError, Errors } from '../errors.js';
 import { asChatError, replyError } from '../server/reply.js';
 import { MsgId } from '../protocol/msgid.js';
 import type { Frame } from '../protocol/validate.js';
@@ -57,7 +57,8 @@ export function appendChat(
     },
     (err: unknown) => {
       session.forgetOwn(event.mid);
-      conn.log.error({ err, conv }, 'append failed');
+      // a refusal (the commit queue is full) is the client's answer, not a failure to log
+      if (!(err instanceof ChatError)) conn.log.error({ err, conv }, 'append failed');
       replyError(conn, asChatError(err, hub.stats), reqmsgid, frame);
     },
   );
