@@ -35,6 +35,11 @@ export interface ServerOptions {
    * one more is refused at once with errno 114 (0: no bound) @default 10000
    */
   maxCommitQueue: number;
+  /**
+   * cluster: every MySQL query, and the wait for a pooled connection, fails after this many ms;
+   * a connection whose query timed out is closed, never reused (0: no timeout) @default 10000
+   */
+  dbQueryTimeoutMs: number;
   /** bytes queued to one socket before it counts as a slow reader and is cut off @default 8 MiB */
   maxOutBytes: number;
   /** frames one connection may have read but not yet handled; past it its socket is not read until half are done @default 1000 */
@@ -117,6 +122,7 @@ export const defaultOptions: ServerOptions = {
   sessionTtlMs: 10_000,
   maxBatch: 2000,
   maxCommitQueue: 10_000,
+  dbQueryTimeoutMs: 10_000,
   maxOutBytes: 8 * 1024 * 1024,
   drainTimeoutMs: 30_000,
   maxPendingFrames: 1000,
@@ -161,7 +167,7 @@ export function resolveOptions(partial: Partial<ServerOptions> = {}): ServerOpti
   }
   if ((o.tlsCert === null) !== (o.tlsKey === null)) throw new Error('TLS needs both --tls-cert and --tls-key');
   parseScryptParams(o.scryptParams);
-  for (const k of ['maxCommitQueue'] as const) {
+  for (const k of ['maxCommitQueue', 'dbQueryTimeoutMs'] as const) {
     if (!Number.isSafeInteger(o[k]) || o[k] < 0) throw new Error(`${k} must be an integer from 0 (0: none)`);
   }
   if (o.loginWindowMs < 1000 || o.registrationWindowMs < 1000) throw new Error('the login and registration windows must be at least 1000 ms');

@@ -48,6 +48,7 @@ function serverOptions(cmd: Command): Command {
   opt('--max-pending-frames <n>', 'frames one connection may have waiting to be handled; past it its socket is not read', 'CHAT_MAX_PENDING_FRAMES', d.maxPendingFrames, int('max-pending-frames', 1));
   opt('--max-pending-bytes <bytes>', 'bytes of such waiting frames, likewise', 'CHAT_MAX_PENDING_BYTES', d.maxPendingBytes, int('max-pending-bytes', 1024));
   opt('--max-commit-queue <n>', 'store writes waiting for the next commit; past it a send is refused with errno 114 (0: no bound)', 'CHAT_MAX_COMMIT_QUEUE', d.maxCommitQueue, int('max-commit-queue', 0));
+  opt('--db-query-timeout <ms>', 'cluster: a MySQL query (or the wait for a pooled connection) fails after this long, and its connection is closed (0: no timeout)', 'CHAT_DB_QUERY_TIMEOUT', d.dbQueryTimeoutMs, int('db-query-timeout', 0));
   opt('--drain-timeout <ms>', 'how long a client may not read before it is disconnected', 'CHAT_DRAIN_TIMEOUT', d.drainTimeoutMs, int('drain-timeout', 100));
   opt('--max-connections <n>', 'connections this process accepts at once', 'CHAT_MAX_CONNECTIONS', d.maxConnections, int('max-connections', 1));
   opt('--frame-rate <n>', 'frames per second one connection may send (v2: error reply past it; legacy: slowed down)', 'CHAT_FRAME_RATE', d.frameRate, int('frame-rate', 1));
@@ -94,6 +95,7 @@ interface Flags {
   maxPendingFrames: number;
   maxPendingBytes: number;
   maxCommitQueue: number;
+  dbQueryTimeout: number;
   maxConnections: number;
   frameRate: number;
   frameBurst: number;
@@ -139,6 +141,7 @@ function toOptions(f: Flags): ServerOptions {
     maxPendingFrames: f.maxPendingFrames,
     maxPendingBytes: f.maxPendingBytes,
     maxCommitQueue: f.maxCommitQueue,
+    dbQueryTimeoutMs: f.dbQueryTimeout,
     maxConnections: f.maxConnections,
     frameRate: f.frameRate,
     frameBurst: f.frameBurst,

@@ -177,6 +177,7 @@ t.test('the defaults let a big deployment through (from lib/config.ts and the CL
     ['--max-out-bytes', d.maxOutBytes],
     ['--drain-timeout', d.drainTimeoutMs],
     ['--max-commit-queue', d.maxCommitQueue],
+    ['--db-query-timeout', d.dbQueryTimeoutMs],
     ['--idle-timeout', d.idleTimeoutMs],
     ['--login-attempts-per-account-address', d.loginAttemptsPerAccountAddress],
     ['--login-attempts-per-address', d.loginAttemptsPerAddress],
