@@ -40,7 +40,7 @@ export interface AppExtras {
 }
 
 export function buildStore(opts: ServerOptions): Store {
-  return opts.mysql ? new MysqlStore({ url: opts.mysql }) : new SqliteStore({ file: opts.db, sync: opts.sync });
+  return opts.mysql ? new MysqlStore({ url: opts.mysql, queryTimeoutMs: opts.dbQueryTimeoutMs }) : new SqliteStore({ file: opts.db, sync: opts.sync });
 }
 
 export function createApp(partial: Partial<ServerOptions> = {}, extras: AppExtras = {}): App {

@@ -46,6 +46,8 @@ export interface ServerOptions {
   recallWindowMs: number;
   maxOfflineMsgs: number;
   maxBatch: number;
+  maxCommitQueue: number;
+  dbQueryTimeoutMs: number;
   tlsCert: string | null;
   tlsKey: string | null;
   metricsPort: number | null;
@@ -147,6 +149,22 @@ export const OPTIONS: OptionTable = {
   recallWindowMs: { flag: '--recall-window <seconds>', default: 120_000, unit: 's', min: 0, help: 'how long after sending a sender may recall a message', group: 'limits' },
   maxOfflineMsgs: { default: 5000, unit: 'count', min: 1, help: "messages per legacy login's offlinemsg at most; the rest come at the next login", group: 'limits' },
   maxBatch: { default: 2000, unit: 'count', min: 1, help: 'store operations per commit at most', group: 'limits' },
+  maxCommitQueue: {
+    flag: '--max-commit-queue <n>',
+    default: 10_000,
+    unit: 'count',
+    min: 0,
+    help: 'store writes waiting for the next commit; past it a send is refused with errno 114 (0: no bound)',
+    group: 'limits',
+  },
+  dbQueryTimeoutMs: {
+    flag: '--db-query-timeout <ms>',
+    default: 10_000,
+    unit: 'ms',
+    min: 0,
+    help: 'cluster: a MySQL query (or the wait for a pooled connection) fails after this long, and its connection is closed (0: no timeout)',
+    group: 'limits',
+  },
 
   tlsCert: { flag: '--tls-cert <file>', default: null, help: 'serve TLS with this certificate (PEM; needs --tls-key)', group: 'operations' },
   tlsKey: { flag: '--tls-key <file>', default: null, help: 'the private key of --tls-cert (PEM)', group: 'operations' },

@@ -4,7 +4,12 @@
  * in flight at a time, so while the database works the next batch fills up; results come back
  * in submission order, and `onCommitted` sees each batch before any submitter resumes, which
  * is what keeps this process's pushes in seq order.
+ *
+ * The queue is bounded (`maxQueue`): while the database is slow or stalled, a submit past it is
+ * refused at once with errno 114 instead of holding its sender and memory until the database
+ * answers. A refused op was never queued, so nothing acked is lost.
  */
+import { ChatError } from '../errors.js';
 import type { CommitOp, CommitResult, Store } from '../store/types.js';
 
 interface Pending {
@@ -16,6 +21,8 @@ interface Pending {
 
 export interface BatcherOptions {
   maxBatch: number;
+  /** ops waiting for a commit at most (the one in progress not counted); 0: no bound */
+  maxQueue: number;
   /**
    * called with each committed batch, in commit order, before submitters resume; `origins`
    * are the session ids given to submit()
@@ -31,14 +38,24 @@ export class CommitBatcher {
   #inFlight = false;
   #scheduled = false;
   #idleWaiters: Array<() => void> = [];
+  /** submits refused because the queue was full */
+  refused = 0;
 
   constructor(store: Store, opts: BatcherOptions) {
     this.#store = store;
     this.#opts = opts;
   }
 
-  /** `origin`: the session on whose behalf the op runs, handed back to onCommitted */
+  /**
+   * `origin`: the session on whose behalf the op runs, handed back to onCommitted. Rejects at
+   * once with a ChatError (errno 114) when `maxQueue` ops are waiting.
+   */
   submit(op: CommitOp, origin?: string): Promise<CommitResult> {
+    const max = this.#opts.maxQueue;
+    if (max > 0 && this.#queue.length >= max) {
+      this.refused++;
+      return Promise.reject(new ChatError('STORAGE_UNAVAILABLE', 'the commit queue is full'));
+    }
     return new Promise((resolve, reject) => {
       this.#queue.push({ op, origin, resolve, reject });
       this.#schedule();

@@ -81,6 +81,7 @@ export class Hub {
     this.authLimits = deps.authLimits;
     this.batcher = new CommitBatcher(this.store, {
       maxBatch: deps.opts.maxBatch,
+      maxQueue: deps.opts.maxCommitQueue,
       onCommitted: (ops, results, origins) => this.#afterCommit(ops, results, origins),
       onBatch: (size, ms) => this.onBatch?.(size, ms),
     });

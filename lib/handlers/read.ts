@@ -22,7 +22,7 @@ export const readMarker: Handler = {
     hub.submit({ op: 'position', userId, conv, read: seq }).then(
       (r) => replyOk(conn, MsgId.READ_MSG, frame, { conv, msgSeq: seq, ...(r.op === 'position' ? { read: r.read, delivered: r.delivered } : {}) }),
       (err: unknown) => {
-        conn.log.error({ err, conv }, 'read marker not stored');
+        if (!(err instanceof ChatError)) conn.log.error({ err, conv }, 'read marker not stored');
         replyError(conn, asChatError(err, hub.stats), MsgId.READ_MSG, frame);
       },
     );

@@ -4,7 +4,7 @@
  * is a new event in the log (its own msgSeq, naming the recalled one) and the recalled message
  * becomes a tombstone with its text erased. Recalling a recalled message answers ok again.
  */
-import { Errors, type ErrorCode } from '../errors.js';
+import { ChatError, Errors, type ErrorCode } from '../errors.js';
 import { readableWindow } from '../models/conversations.js';
 import { MsgId } from '../protocol/msgid.js';
 import * as read from '../protocol/validate.js';
@@ -71,7 +71,7 @@ export const recall: Handler = {
       },
       (err: unknown) => {
         session.forgetOwn(event.mid);
-        conn.log.error({ err, conv, seq }, 'recall not stored');
+        if (!(err instanceof ChatError)) conn.log.error({ err, conv, seq }, 'recall not stored');
         answer(conn, frame, 'STORAGE_UNAVAILABLE', target);
       },
     );

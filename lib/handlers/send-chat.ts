@@ -4,6 +4,7 @@
  * returns as soon as the append is queued, so the connection's next frame is not held up by
  * the commit.
  */
+import { ChatError } from '../errors.js';
 import { asChatError, replyError } from '../core/reply.js';
 import { chatAck } from '../protocol/frames.js';
 import type { Frame } from '../protocol/validate.js';
@@ -39,7 +40,8 @@ export function appendChat(
     },
     (err: unknown) => {
       session.forgetOwn(event.mid);
-      conn.log.error({ err, conv }, 'append failed');
+      // a refusal (the commit queue is full) is the client's answer, not a failure to log
+      if (!(err instanceof ChatError)) conn.log.error({ err, conv }, 'append failed');
       replyError(conn, asChatError(err, hub.stats), reqmsgid, frame);
     },
   );

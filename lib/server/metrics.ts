@@ -14,6 +14,11 @@ function fromMap(counter: Counter<string>, label: string, map: Map<number | stri
   for (const [k, v] of map) counter.inc({ [label]: k === UNKNOWN_MSGID ? 'unknown' : String(k) }, v);
 }
 
+function fromNumber(counter: Counter<string>, n: number): void {
+  counter.reset();
+  counter.inc(n);
+}
+
 export function buildRegistry(hub: Hub, server: ChatServer): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'chat_' });
@@ -50,6 +55,14 @@ export function buildRegistry(hub: Hub, server: ChatServer): Registry {
     },
   });
   new Counter({
+    name: 'chat_commit_queue_refused_total',
+    help: 'store writes refused at once (errno 114) because the commit queue was full',
+    registers: [registry],
+    collect() {
+      fromNumber(this, hub.batcher.refused);
+    },
+  });
+  new Counter({
     name: 'chat_frames_in_total',
     help: 'frames received, by msgid (-1: unparsable or no msgid; unknown: a number that is no msgid)',
     labelNames: ['msgid'],
@@ -72,8 +85,7 @@ export function buildRegistry(hub: Hub, server: ChatServer): Registry {
     help: 'requests that failed on a server defect (errno 128), not on an outage; both flavours',
     registers: [registry],
     collect() {
-      this.reset();
-      this.inc(hub.stats.internalErrors);
+      fromNumber(this, hub.stats.internalErrors);
     },
   });
   new Counter({

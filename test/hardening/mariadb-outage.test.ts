@@ -7,12 +7,9 @@
  * by itself. (Redis outages: test/cluster/redis-outage.test.ts.)
  */
 import t from 'tap';
-import { ChatClient, ChatReplyError, type ChatEvent, type SendAck } from '../../lib/client/client.js';
-import { deleteKeys } from '../fixtures/cluster.js';
-import { PrivateMariadb } from '../fixtures/private-mariadb.js';
+import { ChatReplyError, type SendAck } from '../../lib/client/client.js';
 import { delay, LineClient, spawnServer, waitFor } from '../fixtures/harness.js';
-import { needServices, REDIS_URL, uniqueSuffix } from '../fixtures/services.js';
-import { httpGet, logEntries, unrefDelay, untilReady } from './util.js';
+import { annAndBob, crashEntries, gotInOrder, httpGet, privateCluster, seqsByCmid, unrefDelay, untilReady, wholeLog } from './util.js';
 
 t.setTimeout(110_000);
 
@@ -26,35 +23,17 @@ interface Sent {
 }
 
 t.test('MariaDB down and back: 114 meanwhile, acked sends kept, retried sends acked once', async (t) => {
-  if (!(await needServices(t, 'redis'))) return;
-  const db = await PrivateMariadb.start(t);
-  if (!db) return;
-  const prefix = `test:${uniqueSuffix()}:`;
-  t.teardown(() => deleteKeys(REDIS_URL, prefix).catch(() => undefined));
-  const node = () =>
-    spawnServer(t, ['--mysql', db.url('chat'), '--redis', REDIS_URL, '--redis-prefix', prefix, '--session-ttl', '3000', '--metrics-port', '0']);
+  const cluster = await privateCluster(t);
+  if (!cluster) return;
+  const { db } = cluster;
+  const node = () => spawnServer(t, [...cluster.args, '--session-ttl', '3000', '--metrics-port', '0']);
   // one after the other: the first creates the schema
   const n1 = await node();
   const n2 = await node();
   const metrics = [n1.metricsPort!, n2.metricsPort!];
   for (const p of metrics) t.equal((await httpGet(p!, '/readyz')).status, 200, `node on metrics port ${p}: ready`);
 
-  const ann = await ChatClient.connect({ host: '127.0.0.1', port: n1.port });
-  const bob = await ChatClient.connect({ host: '127.0.0.1', port: n2.port });
-  t.teardown(() => {
-    ann.close();
-    bob.close();
-  });
-  // background failures (a sync while the database is down) are expected here
-  ann.on('error', () => undefined);
-  bob.on('error', () => undefined);
-  const annId = await ann.register('ann', 'pw');
-  const bobId = await bob.register('bob', 'pw');
-  await ann.login(annId, 'pw');
-  await bob.login(bobId, 'pw');
-  const bobGot: ChatEvent[] = [];
-  bob.on('event', (e) => bobGot.push(e));
-  const conv = `p:${Math.min(annId, bobId)}:${Math.max(annId, bobId)}`;
+  const { ann, bob, annId, bobId, conv, bobGot } = await annAndBob(t, n1.port, n2.port);
 
   // a raw v2 connection of ann's, to see the refusal itself (the library keeps a refused send
   // pending and resends it, so its callers never see a 114)
@@ -139,15 +118,8 @@ t.test('MariaDB down and back: 114 meanwhile, acked sends kept, retried sends ac
   // ---- nothing lost, nothing twice
   const acked = sent.filter((s) => s.ack);
   t.equal(acked.length, sent.length, `every send was acked in the end (${sent.length})`);
-  const history: Array<{ seq: number; cmid?: string; text?: string }> = [];
-  for (let after = 0; ; ) {
-    const page = await bob.history(conv, { after, limit: 500 });
-    for (const e of page.events) history.push('gap' in e ? { seq: e.seq } : { seq: e.seq, ...(e.cmid ? { cmid: e.cmid } : {}), text: e.text });
-    if (!page.more || page.events.length === 0) break;
-    after = page.events[page.events.length - 1]!.seq;
-  }
-  const byCmid = new Map<string, number[]>();
-  for (const h of history) if (h.cmid) byCmid.set(h.cmid, [...(byCmid.get(h.cmid) ?? []), h.seq]);
+  const history = await wholeLog(bob, conv);
+  const byCmid = seqsByCmid(history);
   t.same(
     ackedBefore.filter((a) => !(byCmid.get(a.cmid) ?? []).includes(a.msgSeq)),
     [],
@@ -167,12 +139,7 @@ t.test('MariaDB down and back: 114 meanwhile, acked sends kept, retried sends ac
     'and nothing else (no copies of retried sends)',
   );
   // bob, on the other process, got them all in order
-  await waitFor(() => bobGot.length >= history.length, 15_000, () => `bob has ${bobGot.length} of ${history.length}`);
-  t.same(
-    bobGot.map((e) => e.seq),
-    history.map((h) => h.seq),
-    'the recipient on the other process got every message in order, once',
-  );
+  await gotInOrder(t, bobGot, history, 'the recipient on the other process got every message in order, once');
 
   t.equal(n1.child.exitCode, null, 'node 1 is still alive');
   t.equal(n2.child.exitCode, null, 'node 2 is still alive');
@@ -180,7 +147,6 @@ t.test('MariaDB down and back: 114 meanwhile, acked sends kept, retried sends ac
     ['node 1', n1],
     ['node 2', n2],
   ] as const) {
-    const crashes = logEntries(n.logs()).filter((e) => /uncaught|unhandled/i.test(String(e.msg)) || (e.level as number) >= 60);
-    t.same(crashes, [], `${name}: no uncaught exception, unhandled rejection or fatal entry`);
+    t.same(crashEntries(n.logs()), [], `${name}: no uncaught exception, unhandled rejection or fatal entry`);
   }
 });

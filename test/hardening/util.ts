@@ -1,7 +1,8 @@
 /**
  * Helpers shared by the hardening tests (not a test file itself: tap only runs `*.test.ts`):
  * a process's memory and open descriptors from /proc, the server's pino log as JSON entries,
- * HTTP GETs against the metrics endpoint, a raw socket that never reads.
+ * HTTP GETs against the metrics endpoint, a raw socket that never reads, two chatting users
+ * and their conversation's whole log.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -10,7 +11,11 @@ import path from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
 import type { Test } from 'tap';
-import type { Json } from '../fixtures/harness.js';
+import { ChatClient, type ChatEvent } from '../../lib/client/client.js';
+import { deleteKeys } from '../fixtures/cluster.js';
+import { waitFor, type Json } from '../fixtures/harness.js';
+import { PrivateMariadb } from '../fixtures/private-mariadb.js';
+import { needServices, REDIS_URL, uniqueSuffix } from '../fixtures/services.js';
 
 /** resident memory of a process in bytes (VmRSS of /proc/<pid>/status) */
 export function rssBytes(pid: number): number {
@@ -253,4 +258,83 @@ export function selfSignedCert(t: Test): { dir: string; key: string; cert: strin
   );
   if (made.status !== 0) throw new Error(`openssl could not make a certificate: ${made.stderr}`);
   return { dir, key, cert };
+}
+
+/**
+ * A private mariadbd (this test's to break) and the shared Redis under a key prefix of its own
+ * (deleted at teardown), with the server flags for a cluster on them; null when skipped.
+ */
+export async function privateCluster(t: Test): Promise<{ db: PrivateMariadb; args: string[] } | null> {
+  if (!(await needServices(t, 'redis'))) return null;
+  const db = await PrivateMariadb.start(t);
+  if (!db) return null;
+  const prefix = `test:${uniqueSuffix()}:`;
+  t.teardown(() => deleteKeys(REDIS_URL, prefix).catch(() => undefined));
+  return { db, args: ['--mysql', db.url('chat'), '--redis', REDIS_URL, '--redis-prefix', prefix] };
+}
+
+export interface Pair {
+  ann: ChatClient;
+  bob: ChatClient;
+  annId: number;
+  bobId: number;
+  /** their one-to-one conversation */
+  conv: string;
+  /** every push bob's library applied, in order */
+  bobGot: ChatEvent[];
+}
+
+/**
+ * ann (on annPort) and bob (on bobPort), registered and logged in through the client library,
+ * closed at teardown. Background failures (a sync while the database is down) are ignored.
+ */
+export async function annAndBob(t: Test, annPort: number, bobPort: number): Promise<Pair> {
+  const ann = await ChatClient.connect({ host: '127.0.0.1', port: annPort });
+  const bob = await ChatClient.connect({ host: '127.0.0.1', port: bobPort });
+  t.teardown(() => {
+    ann.close();
+    bob.close();
+  });
+  ann.on('error', () => undefined);
+  bob.on('error', () => undefined);
+  const annId = await ann.register('ann', 'pw');
+  const bobId = await bob.register('bob', 'pw');
+  await ann.login(annId, 'pw');
+  await bob.login(bobId, 'pw');
+  const bobGot: ChatEvent[] = [];
+  bob.on('event', (e) => bobGot.push(e));
+  return { ann, bob, annId, bobId, conv: `p:${Math.min(annId, bobId)}:${Math.max(annId, bobId)}`, bobGot };
+}
+
+/** the whole log of `conv` as `c` pages it by SYNC: each seq with its cmid and text (none for a gap) */
+export async function wholeLog(c: ChatClient, conv: string): Promise<Array<{ seq: number; cmid?: string; text?: string }>> {
+  const log: Array<{ seq: number; cmid?: string; text?: string }> = [];
+  for (let after = 0; ; ) {
+    const page = await c.history(conv, { after, limit: 500 });
+    for (const e of page.events) log.push('gap' in e ? { seq: e.seq } : { seq: e.seq, ...(e.cmid ? { cmid: e.cmid } : {}), text: e.text });
+    if (!page.more || page.events.length === 0) return log;
+    after = page.events[page.events.length - 1]!.seq;
+  }
+}
+
+/** the seqs at which each cmid is in a log */
+export function seqsByCmid(log: Array<{ seq: number; cmid?: string }>): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const h of log) if (h.cmid) out.set(h.cmid, [...(out.get(h.cmid) ?? []), h.seq]);
+  return out;
+}
+
+/** waits (up to 30 s) until a recipient has as many pushes as the log has seqs, then checks they are its seqs in order */
+export async function gotInOrder(t: Test, got: ChatEvent[], log: Array<{ seq: number }>, what: string): Promise<void> {
+  await waitFor(() => got.length >= log.length, 30_000, () => `the recipient has ${got.length} of ${log.length}`);
+  t.same(
+    got.map((e) => e.seq),
+    log.map((h) => h.seq),
+    what,
+  );
+}
+
+/** log entries of an uncaught exception, an unhandled rejection or anything fatal */
+export function crashEntries(text: string): Json[] {
+  return logEntries(text).filter((e) => /uncaught|unhandled/i.test(String(e.msg)) || (e.level as number) >= 60);
 }

@@ -125,6 +125,40 @@ if (await needServices(t, 'mysql')) {
     t.ok(read.every((e) => bySeq.get(e.seq) === e.text), 'the log holds what each commit was told');
   });
 
+  t.test('mysql: a query past --db-query-timeout fails, and its connection is closed, never reused', async (t) => {
+    const database = testDatabase(t);
+    // one pooled connection: were the timed-out one handed out again, the next commit would run
+    // behind its blocked query, in its transaction
+    const store = new MysqlStore({ url: databaseUrl(database), queryTimeoutMs: 1000, connectionLimit: 1 });
+    t.teardown(() => store.close());
+    await store.migrate();
+    const a = (await store.createUser('alice', 'scrypt$00$11'))!;
+    const conv = pairConv(a, 1000);
+    await send(store, chat(conv, a, 'first', 'c1'));
+    await admin(async (locker) => {
+      // another client holds the conversation's row: the next commit waits for it
+      await locker.query('START TRANSACTION');
+      await locker.query('SELECT last_seq FROM ??.conversation WHERE conv = ? FOR UPDATE', [database, conv]);
+      const started = Date.now();
+      const err = await append(store, chat(conv, a, 'blocked', 'c2')).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      const waited = Date.now() - started;
+      t.match(err, { code: 'PROTOCOL_SEQUENCE_TIMEOUT' }, 'the commit fails on the timeout');
+      // a ROLLBACK on the connection would queue behind the blocked query, for the lock wait (50 s)
+      t.ok(waited < 20_000, `without waiting for the lock or for its connection (${waited} ms; the timeout is 1 s)`);
+      await locker.query('ROLLBACK');
+    });
+    const [after] = await append(store, chat(conv, a, 'after', 'c3'));
+    t.equal(after!.event.seq, 2, 'the next commit runs on a new connection');
+    t.strictSame(
+      (await store.readRange(conv, 1, 10, 10)).map((e) => e.cmid),
+      ['c1', 'c3'],
+      'the timed-out transaction left nothing behind',
+    );
+  });
+
   t.test('mysql: the same cmid sent through two instances at once is stored once', async (t) => {
     const database = testDatabase(t);
     const stores = [await openStore(database), await openStore(database)];

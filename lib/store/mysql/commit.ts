@@ -4,7 +4,6 @@
  * conversations are locked in sorted order by one upsert, known cmids and member rows are
  * read once, seqs are assigned in memory, and the events go out as multi-row INSERTs.
  */
-import type { PoolConnection } from 'mysql2/promise';
 import { pairMembers } from '../../protocol/conv.js';
 import {
   appendedEvent,
@@ -20,7 +19,7 @@ import {
   type Watermarks,
 } from '../rows.js';
 import type { CommitOp, CommitResult, ConvId, LogEvent, NewEvent } from '../types.js';
-import { groupedWhere, pairsWhere, run, select } from './db.js';
+import { groupedWhere, pairsWhere, run, select, type Queryable } from './db.js';
 
 type AppendResult = CommitResult & { op: 'append' };
 type PositionOp = CommitOp & { op: 'position' };
@@ -42,7 +41,7 @@ function sortedUnique<T>(values: T[]): T[] {
 }
 
 export class CommitBatch {
-  readonly #conn: PoolConnection;
+  readonly #conn: Queryable;
   readonly #ops: CommitOp[];
   /** last seq of each locked conversation as the batch found it */
   readonly #lockedLast = new Map<ConvId, number>();
@@ -56,7 +55,7 @@ export class CommitBatch {
   readonly #members = new Map<string, Member>();
   #pending: LogEvent[] = [];
 
-  constructor(conn: PoolConnection, ops: CommitOp[]) {
+  constructor(conn: Queryable, ops: CommitOp[]) {
     this.#conn = conn;
     this.#ops = ops;
   }

@@ -1,20 +1,126 @@
-/** Small typed helpers over mysql2/promise shared by the MySQL store and its commit batch. */
-import type { Connection, Pool, PoolConnection, QueryValues, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-
-export type Queryable = Pool | PoolConnection | Connection;
+/**
+ * Small typed helpers over mysql2/promise shared by the MySQL store and its commit batch, and
+ * the query timeout. mysql2's own `timeout` only fails the query's promise: the connection
+ * stays as it was, its late answer still to come (or, on a stalled server, never), and a pool
+ * would hand it out again with a half-done transaction on it. So a connection whose query timed
+ * out is destroyed here, and the wait for a pooled connection has the same deadline.
+ */
+import type { Connection, Pool, PoolConnection, QueryResult, QueryValues, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 
 export const ER_DUP_ENTRY = 1062;
 export const ER_LOCK_WAIT_TIMEOUT = 1205;
 export const ER_LOCK_DEADLOCK = 1213;
 
+/** mysql2's code for a query past its `timeout` */
+const QUERY_TIMEOUT = 'PROTOCOL_SEQUENCE_TIMEOUT';
+
+/** what statements run on: one connection, or the pool (a connection per statement) */
+export interface Queryable {
+  query<T extends QueryResult>(sql: string, values?: QueryValues): Promise<T>;
+}
+
 export async function select<T>(c: Queryable, sql: string, values: QueryValues = []): Promise<T[]> {
-  const [rows] = await c.query<(T & RowDataPacket)[]>(sql, values);
-  return rows;
+  return c.query<(T & RowDataPacket)[]>(sql, values);
 }
 
 export async function run(c: Queryable, sql: string, values: QueryValues = []): Promise<ResultSetHeader> {
-  const [result] = await c.query<ResultSetHeader>(sql, values);
-  return result;
+  return c.query<ResultSetHeader>(sql, values);
+}
+
+/** one connection whose every query fails after `timeoutMs` (0: never) */
+export class TimedConnection<C extends Connection = PoolConnection> implements Queryable {
+  readonly conn: C;
+  readonly #timeoutMs: number;
+  #destroyed = false;
+
+  constructor(conn: C, timeoutMs: number) {
+    this.conn = conn;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  async query<T extends QueryResult>(sql: string, values: QueryValues = []): Promise<T> {
+    try {
+      const [result] = await this.conn.query<T>(this.#timeoutMs > 0 ? { sql, values, timeout: this.#timeoutMs } : { sql, values });
+      return result;
+    } catch (err) {
+      if (code(err) === QUERY_TIMEOUT) this.destroy();
+      throw err;
+    }
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /**
+   * closes the connection; a pool forgets it. (A stalled server keeps the half-closed socket
+   * until it wakes up: at most one per connection that was open when it stalled, since no new
+   * one gets past its handshake meanwhile.)
+   */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.conn.destroy();
+  }
+}
+
+/** a pool whose connections are TimedConnections, waited for at most `timeoutMs` (0: no limit) */
+export class TimedPool implements Queryable {
+  readonly #pool: Pool;
+  readonly #timeoutMs: number;
+
+  constructor(pool: Pool, timeoutMs: number) {
+    this.#pool = pool;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** a connection of the pool; give it back with release() */
+  async connection(): Promise<TimedConnection> {
+    const pending = this.#pool.getConnection();
+    const conn = this.#timeoutMs > 0 ? await this.#within(pending) : await pending;
+    return new TimedConnection(conn, this.#timeoutMs);
+  }
+
+  /** back to the pool, unless a timeout destroyed it */
+  release(c: TimedConnection): void {
+    if (!c.destroyed) c.conn.release();
+  }
+
+  async query<T extends QueryResult>(sql: string, values: QueryValues = []): Promise<T> {
+    const c = await this.connection();
+    try {
+      return await c.query<T>(sql, values);
+    } finally {
+      this.release(c);
+    }
+  }
+
+  end(): Promise<void> {
+    return this.#pool.end();
+  }
+
+  /** the connection, or a timeout error after timeoutMs; one that comes later goes back to the pool */
+  async #within(pending: Promise<PoolConnection>): Promise<PoolConnection> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(Object.assign(new Error(`no pooled MySQL connection within ${this.#timeoutMs} ms`), { code: QUERY_TIMEOUT }));
+        pending.then(
+          (c) => c.release(),
+          () => undefined,
+        );
+      }, this.#timeoutMs);
+    });
+    try {
+      return await Promise.race([pending, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function code(err: unknown): unknown {
+  return typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
 }
 
 export function errno(err: unknown): number | undefined {

@@ -5,7 +5,7 @@
  * retried on deadlock.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import mysql, { type ConnectionOptions, type Pool, type PoolConnection } from 'mysql2/promise';
+import mysql, { type ConnectionOptions } from 'mysql2/promise';
 import { groupConv } from '../../protocol/conv.js';
 import {
   EVENT_SELECT,
@@ -42,12 +42,17 @@ import type {
   UserRef,
 } from '../types.js';
 import { CommitBatch } from './commit.js';
-import { ER_DUP_ENTRY, ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT, errno, run, select } from './db.js';
+import { ER_DUP_ENTRY, ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT, errno, run, select, TimedConnection, TimedPool, type Queryable } from './db.js';
 
 export interface MysqlStoreOptions {
   /** `mysql://user:password@host:port/database`; the database is created by migrate() */
   url: string;
   connectionLimit?: number;
+  /**
+   * every query, the wait for a pooled connection and a new connection's handshake fail after
+   * this many ms; a connection whose query timed out is destroyed (0: no timeout) @default 10000
+   */
+  queryTimeoutMs?: number;
 }
 
 const MAX_ATTEMPTS = 10;
@@ -79,14 +84,19 @@ function parseUrl(url: string): { server: ConnectionOptions; database: string } 
 export class MysqlStore implements Store {
   readonly #server: ConnectionOptions;
   readonly #database: string;
-  readonly #pool: Pool;
+  readonly #pool: TimedPool;
+  readonly #timeoutMs: number;
   #closed = false;
 
   constructor(opts: MysqlStoreOptions) {
     const { server, database } = parseUrl(opts.url);
     this.#server = server;
     this.#database = database;
-    this.#pool = mysql.createPool({ ...server, database, connectionLimit: opts.connectionLimit ?? 10 });
+    this.#timeoutMs = opts.queryTimeoutMs ?? 10_000;
+    // a stalled server accepts TCP connections but never greets them: the same bound
+    if (this.#timeoutMs > 0) server.connectTimeout = this.#timeoutMs;
+    const pool = mysql.createPool({ ...server, database, connectionLimit: opts.connectionLimit ?? 10 });
+    this.#pool = new TimedPool(pool, this.#timeoutMs);
   }
 
   async migrate(): Promise<void> {
@@ -96,13 +106,13 @@ export class MysqlStore implements Store {
 
   /** CREATE DATABASE only when missing, so an account without that privilege can use an existing one */
   async #createDatabase(): Promise<void> {
-    const admin = await mysql.createConnection(this.#server);
+    const admin = new TimedConnection(await mysql.createConnection(this.#server), this.#timeoutMs);
     try {
       const found = await select(admin, 'SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [this.#database]);
       if (found.length > 0) return;
-      await admin.query('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin', [this.#database]);
+      await run(admin, 'CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin', [this.#database]);
     } finally {
-      await admin.end();
+      if (!admin.destroyed) await admin.conn.end();
     }
   }
 
@@ -112,22 +122,24 @@ export class MysqlStore implements Store {
     await this.#pool.end();
   }
 
-  /** runs work in a transaction on one pooled connection, again from scratch on a retryable error */
-  async #transaction<T>(work: (conn: PoolConnection) => Promise<T>, retry: Retry = 'deadlock'): Promise<T> {
+  /**
+   * runs work in a transaction on one pooled connection, again from scratch on a retryable
+   * error. A query that timed out destroyed the connection, and the transaction with it: the
+   * server rolls it back when it sees the connection gone.
+   */
+  async #transaction<T>(work: (conn: Queryable) => Promise<T>, retry: Retry = 'deadlock'): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const conn = await this.#pool.getConnection();
-      let healthy = true;
+      const conn = await this.#pool.connection();
       try {
-        await conn.beginTransaction();
+        await conn.query('START TRANSACTION');
         const result = await work(conn);
-        await conn.commit();
+        await conn.query('COMMIT');
         return result;
       } catch (err) {
-        await conn.rollback().catch(() => (healthy = false));
+        if (!conn.destroyed) await conn.query('ROLLBACK').catch(() => conn.destroy());
         if (attempt >= MAX_ATTEMPTS || !retryable(err, retry)) throw err;
       } finally {
-        if (healthy) conn.release();
-        else conn.destroy();
+        this.#pool.release(conn);
       }
       await sleep(Math.random() * 5 * attempt);
     }
@@ -222,7 +234,7 @@ export class MysqlStore implements Store {
     });
   }
 
-  async #insertMember(conn: PoolConnection, conv: ConvId, userId: number, role: GroupRole, seq: number): Promise<void> {
+  async #insertMember(conn: Queryable, conv: ConvId, userId: number, role: GroupRole, seq: number): Promise<void> {
     await run(
       conn,
       `INSERT INTO conv_member (conv, user_id, role, joined_seq, left_seq, delivered_seq, read_seq)
@@ -237,7 +249,7 @@ export class MysqlStore implements Store {
   }
 
   /** the group's last seq, locking its conversation row; null for an unknown group */
-  async #lockGroup(conn: PoolConnection, groupId: number): Promise<number | null> {
+  async #lockGroup(conn: Queryable, groupId: number): Promise<number | null> {
     const [row] = await select<{ last_seq: DbInt }>(conn, 'SELECT last_seq FROM conversation WHERE conv = ? FOR UPDATE', [
       groupConv(groupId),
     ]);
