@@ -53,10 +53,11 @@ export class FrameDecoder {
   }
 
   /**
-   * Feeds a chunk; calls `onFrame` for every complete non-blank frame in order. Returns false
-   * (and stops) when a frame exceeds the limit; the decoder is then unusable.
+   * Feeds a chunk; calls `onFrame` for every complete non-blank frame in order (`lf`: it ended
+   * at `\n`, not NUL). Returns false (and stops) when a frame exceeds the limit; the decoder is
+   * then unusable.
    */
-  push(chunk: Buffer, onFrame: (frame: string) => void): boolean {
+  push(chunk: Buffer, onFrame: (frame: string, lf: boolean) => void): boolean {
     let start = 0;
     let nextLf = -2;
     let nextNul = -2;
@@ -67,13 +68,14 @@ export class FrameDecoder {
       if (end === -1) break;
       if (!this.#held.fits(end - start)) return false;
       const frame = this.#held.take(chunk.subarray(start, end));
+      const lf = chunk[end] === LF;
       start = end + 1;
       let len = frame.length;
       if (len > 0 && frame[len - 1] === CR) len--;
       if (len === 0) continue;
       const text = frame.toString('utf8', 0, len);
       if (text.charCodeAt(0) <= 0x20 && text.trim() === '') continue;
-      onFrame(text);
+      onFrame(text, lf);
     }
     return start >= chunk.length || this.#held.hold(chunk.subarray(start));
   }
