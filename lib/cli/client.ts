@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ClientOptions } from '../client/client.js';
+import { PROBE_MS } from '../client/probe.js';
 import { defaultOptions } from '../config.js';
 import { Exit, EXIT_CODES_HELP } from './client/errors.js';
 import { runInteractive } from './client/interactive.js';
@@ -22,6 +23,12 @@ function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
     }
     return n;
   };
+}
+
+/** $CHAT_PROBE_MS, else PROBE_MS: how long the v2 PING's answer is waited for */
+function probeMs(): number {
+  const v = Number(process.env.CHAT_PROBE_MS);
+  return Number.isSafeInteger(v) && v > 0 ? v : PROBE_MS;
 }
 
 interface GlobalFlags {
@@ -86,8 +93,9 @@ Incoming lines: "<time> [<id>]<name> said: <msg> #<seq>", groups prefixed "ç¾¤æ¶
 Menus and prompts are printed on pipes too (no colours, no redrawing there).
 
 Against the original C++ ClusterChatServer (or with --legacy) it speaks the original protocol
-(msgid 1-10): a server that does not answer a v2 PING within 1.5 s is taken for one. Then only
-the original's commands work (and quit); no #seq, recall, history, read markers or receipts.
+(msgid 1-10): a server that does not answer a v2 PING within 1.5 s (or $CHAT_PROBE_MS ms) is
+taken for one. Then only the original's commands work (and quit); no #seq, recall, history,
+read markers or receipts.
 
 Scripts (no menus or prompts; the password is the first line of --password-file, or $CHAT_PASSWORD):
   chatclient --user 12 --password-file pw send 13 "hi"
@@ -131,6 +139,7 @@ export async function main(argv = process.argv): Promise<void> {
         output: process.stdout,
         pageSize: 10,
         legacy: flags.legacy,
+        probeMs: probeMs(),
       });
       await flushAndExit(code);
     });

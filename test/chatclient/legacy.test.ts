@@ -21,8 +21,8 @@ async function login(p: Proc, id: number, password: string): Promise<void> {
 
 t.test('against the original server: detected, its commands, its lines, coalesced replies', async (t) => {
   const srv = await OriginalServer.start(t);
-  // zhang san: no --legacy; the client finds out (no v2 answer to its PING)
-  const A = client(t, ['127.0.0.1', String(srv.port)]);
+  // zhang san: no --legacy; the client finds out (no v2 answer to its PING, in the default time)
+  const A = client(t, ['127.0.0.1', String(srv.port)], { CHAT_PROBE_MS: '' });
   await A.waitOut('choice:');
   A.type('2', 'zhang san', '123456');
   await A.waitOut('name register success, userid is 1, do not forget it!');

@@ -37,6 +37,8 @@ export interface InteractiveOptions {
   pageSize: number;
   /** speak the original protocol without asking the server */
   legacy: boolean;
+  /** how long to wait for the v2 answer that tells clusterchat from the original, ms */
+  probeMs: number;
 }
 
 const COMMAND_PROMPT = '> ';
@@ -69,7 +71,7 @@ export async function runInteractive(opts: InteractiveOptions): Promise<number> 
   const screen = () => new Screen({ input: opts.input, output: opts.output, tty: opts.tty, color: opts.color });
   let run: () => Promise<number>;
   try {
-    if (opts.legacy || !(await speaksV2(ep))) {
+    if (opts.legacy || !(await speaksV2(ep, opts.probeMs))) {
       const client = await LegacyClient.connect(ep);
       run = () => new LegacyInteractive(client, screen(), opts).run();
     } else {
