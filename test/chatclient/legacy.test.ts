@@ -135,7 +135,12 @@ t.test('--legacy against clusterchat: its legacy flavour', async (t) => {
   t.equal(await B.exitCode(), 0);
 });
 
-t.test('the subcommands need a clusterchat server: --legacy is a usage error', async (t) => {
+t.test('--help tells of --legacy and the detection; the subcommands need clusterchat', async (t) => {
+  const h = client(t, ['--help']);
+  t.equal(await h.exitCode(), 0);
+  t.match(h.out, /--legacy +speak the original ClusterChatServer protocol/);
+  t.match(h.out, 'a server that does not answer a v2 PING within 1.5 s (or $CHAT_PROBE_MS ms)');
+
   const p = client(t, ['--legacy', '--user', '1', '--password-file', passwordFile(t), 'send', '2', 'hi']);
   t.equal(await p.exitCode(), 1);
   t.match(p.err, '--legacy is for the interactive client: send needs a clusterchat server (v2)');
