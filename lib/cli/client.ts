@@ -2,11 +2,13 @@
  * `chatclient`: the console client. `chatclient [host] [port]` is the original ChatClient's
  * interactive menu and commands (plus recall, history, read markers, receipts, unread counts);
  * the subcommands (send, sendgroup, tail, history, recall, register) are for scripts. It speaks
- * v2, so a script can send while the same user's interactive client is open.
+ * v2, so a script can send while the same user's interactive client is open; the interactive
+ * client speaks the original protocol to a server that does not answer v2 (or with --legacy).
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ClientOptions } from '../client/client.js';
+import { PROBE_MS } from '../client/probe.js';
 import { defaultOptions } from '../config.js';
 import { Exit, EXIT_CODES_HELP } from './client/errors.js';
 import { runInteractive } from './client/interactive.js';
@@ -23,6 +25,12 @@ function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+/** $CHAT_PROBE_MS, else PROBE_MS: how long the v2 PING's answer is waited for */
+function probeMs(): number {
+  const v = Number(process.env.CHAT_PROBE_MS);
+  return Number.isSafeInteger(v) && v > 0 ? v : PROBE_MS;
+}
+
 interface GlobalFlags {
   host?: string;
   port?: number;
@@ -34,6 +42,7 @@ interface GlobalFlags {
   tls?: boolean;
   ca?: string;
   maxFrame: number;
+  legacy: boolean;
 }
 
 /** the server to talk to: plain TCP, or TLS with `--tls` (trusting `--ca <file>` if given) */
@@ -45,6 +54,7 @@ function endpoint(host: string, port: number, f: GlobalFlags): ClientOptions {
 
 function scriptOptions(cmd: Command): script.ScriptOptions {
   const f = cmd.optsWithGlobals<GlobalFlags>();
+  if (f.legacy) throw new script.ExitError(Exit.USAGE, `--legacy is for the interactive client: ${cmd.name()} needs a clusterchat server (v2)`);
   return {
     endpoint: endpoint(f.host ?? '127.0.0.1', f.port ?? 6000, f),
     user: f.user,
@@ -61,7 +71,8 @@ async function flushAndExit(code: number): Promise<never> {
 
 /** runs a script command: exit 0, or its ExitError's code with one line on stderr */
 function run(fn: () => Promise<void>): Promise<void> {
-  return fn().then(
+  // (a usage error thrown while the arguments are read counts as the command's failure)
+  return Promise.resolve().then(fn).then(
     () => flushAndExit(Exit.OK),
     (err: unknown) => {
       const code = err instanceof script.ExitError ? err.code : Exit.CONNECT;
@@ -80,6 +91,11 @@ Interactive use (the original ChatClient's menu: 1 login, 2 register, 3 quit). A
   (conv: 13 for user 13, g5 for group 5; type help after login for the full list)
 Incoming lines: "<time> [<id>]<name> said: <msg> #<seq>", groups prefixed "群消息[<groupid>]:".
 Menus and prompts are printed on pipes too (no colours, no redrawing there).
+
+Against the original C++ ClusterChatServer (or with --legacy) it speaks the original protocol
+(msgid 1-10): a server that does not answer a v2 PING within 1.5 s (or $CHAT_PROBE_MS ms) is
+taken for one. Then only the original's commands work (and quit); no #seq, recall, history,
+read markers or receipts.
 
 Scripts (no menus or prompts; the password is the first line of --password-file, or $CHAT_PASSWORD):
   chatclient --user 12 --password-file pw send 13 "hi"
@@ -110,6 +126,7 @@ export async function main(argv = process.argv): Promise<void> {
         .default(defaultOptions.maxFrame)
         .argParser(int('max-frame', 64)),
     )
+    .option('--legacy', 'speak the original ClusterChatServer protocol (msgid 1-10) without asking the server first', false)
     .addHelpText('after', INTERACTIVE_HELP)
     .action(async (hostArg: string | undefined, portArg: number | undefined, flags: GlobalFlags) => {
       const tty = process.stdin.isTTY === true && process.stdout.isTTY === true;
@@ -121,6 +138,8 @@ export async function main(argv = process.argv): Promise<void> {
         input: process.stdin,
         output: process.stdout,
         pageSize: 10,
+        legacy: flags.legacy,
+        probeMs: probeMs(),
       });
       await flushAndExit(code);
     });

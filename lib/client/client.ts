@@ -17,6 +17,7 @@ import { Errors } from '../errors.js';
 import { MsgId } from '../protocol/msgid.js';
 import type { ConvSummary } from '../models/conversations.js';
 import { legacyTime } from '../protocol/shapes.js';
+import { Backoff } from './backoff.js';
 import { WireConnection, type Endpoint, type WireFrame } from './connection.js';
 
 export interface ClientOptions extends Endpoint {
@@ -200,6 +201,7 @@ export class ChatClient extends EventEmitter<ClientEvents> {
       maxResends: 3,
       ...opts,
     };
+    this.#backoff = new Backoff(this.#opts.backoffMs);
     this.#wire = wire;
     this.#attach(wire);
     if (this.#opts.pingIntervalMs > 0) {
@@ -209,6 +211,7 @@ export class ChatClient extends EventEmitter<ClientEvents> {
   }
 
   #pinger: NodeJS.Timeout | null = null;
+  readonly #backoff: Backoff;
 
   #heartbeat(): void {
     if (!this.connected || this.userId === null) return;
@@ -560,36 +563,19 @@ export class ChatClient extends EventEmitter<ClientEvents> {
     if (this.#opts.reconnect) void this.#reconnect();
   }
 
-  /** the next reconnect's delay; back to the first only after a connection that lasted */
-  #delay = 0;
-  #upSince = Date.now();
-
   async #reconnect(): Promise<void> {
-    const [first, max] = this.#opts.backoffMs;
-    // a connection that drops right after it was made (a server that closes on something this
-    // client resends) must not be reopened at the first delay every time
-    if (this.#delay === 0 || Date.now() - this.#upSince >= max) this.#delay = first;
-    while (!this.#closing) {
-      const delay = this.#delay;
-      this.#delay = Math.min(delay * 2, max);
-      await new Promise((r) => setTimeout(r, delay * (0.75 + Math.random() * 0.5)));
-      if (this.#closing) return;
+    for (;;) {
+      const wire = await this.#backoff.reopen(() => WireConnection.open(this.#opts), () => this.#closing, (e) => this.emit('error', e));
+      if (!wire) return;
+      this.#wire = wire;
+      this.#attach(wire);
       try {
-        const wire = await WireConnection.open(this.#opts);
-        if (this.#closing) {
-          wire.close();
-          return;
-        }
-        this.#wire = wire;
-        this.#attach(wire);
-        this.#upSince = Date.now();
         await this.#resume();
         this.emit('reconnected');
         return;
       } catch (err) {
         this.emit('error', err as Error);
-        if (this.#wire.closed) continue;
-        return;
+        if (!this.#wire.closed) return;
       }
     }
   }

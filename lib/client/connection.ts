@@ -1,11 +1,13 @@
 /**
  * The client's transport: one TCP (or TLS) connection speaking NDJSON, with the same framing
- * rules as the server (newline-terminated frames, UTF-8 split across chunks survives).
+ * rules as the server (newline-terminated frames, UTF-8 split across chunks survives). With
+ * `legacy` it frames as the original C++ client and server do: each frame sent as JSON plus a
+ * NUL, replies taken as JSON objects back to back with no delimiter.
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
-import { FrameDecoder } from '../protocol/frame.js';
+import { FrameDecoder, JsonObjectSplitter } from '../protocol/frame.js';
 
 export type WireFrame = Record<string, unknown>;
 
@@ -21,12 +23,15 @@ const MAX_INCOMING = 64 * 1024 * 1024;
 
 export class WireConnection extends EventEmitter<{ frame: [WireFrame]; close: [Error | null] }> {
   readonly #socket: net.Socket;
-  readonly #decoder = new FrameDecoder(MAX_INCOMING);
+  readonly #decoder: FrameDecoder | JsonObjectSplitter;
+  readonly #terminator: string;
   #closed = false;
 
-  private constructor(socket: net.Socket) {
+  private constructor(socket: net.Socket, legacy: boolean) {
     super();
     this.#socket = socket;
+    this.#decoder = legacy ? new JsonObjectSplitter(MAX_INCOMING) : new FrameDecoder(MAX_INCOMING);
+    this.#terminator = legacy ? '\0' : '\n';
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     socket.on('data', (chunk: Buffer) => {
@@ -49,7 +54,8 @@ export class WireConnection extends EventEmitter<{ frame: [WireFrame]; close: [E
     });
   }
 
-  static open(ep: Endpoint, timeoutMs = 5000): Promise<WireConnection> {
+  /** `legacy`: the original's framing (see the top of this file) */
+  static open(ep: Endpoint, timeoutMs = 5000, legacy = false): Promise<WireConnection> {
     return new Promise((resolve, reject) => {
       const socket = ep.tls
         ? tls.connect({ host: ep.host, port: ep.port, servername: net.isIP(ep.host) ? undefined : ep.host, ...ep.tls })
@@ -63,7 +69,7 @@ export class WireConnection extends EventEmitter<{ frame: [WireFrame]; close: [E
       socket.once(ep.tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         socket.off('error', fail);
-        resolve(new WireConnection(socket));
+        resolve(new WireConnection(socket, legacy));
       });
     });
   }
@@ -73,7 +79,7 @@ export class WireConnection extends EventEmitter<{ frame: [WireFrame]; close: [E
   }
 
   send(frame: WireFrame): void {
-    if (!this.#closed) this.#socket.write(JSON.stringify(frame) + '\n');
+    if (!this.#closed) this.#socket.write(JSON.stringify(frame) + this.#terminator);
   }
 
   close(): void {

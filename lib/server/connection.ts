@@ -1,7 +1,10 @@
 /**
  * One client socket: framing in, one write path out (the aedes `write` pattern). Frames queued
- * during a tick go out in one socket write; a socket that stays unwritable past the drain
- * timeout, or queues more than the byte cap, is cut off (its messages stay in the log).
+ * during a tick go out in one socket write, except on a legacy connection that has not shown
+ * it reads more than one frame at a time: the original console client parses each read as one
+ * JSON object and aborts on two, so there every frame is its own write. A socket that stays
+ * unwritable past the drain timeout, or queues more than the byte cap, is cut off (its
+ * messages stay in the log).
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -49,6 +52,11 @@ export class Connection implements Link {
   #backlogHeld = false;
   #pendingFrames = 0;
   #pendingBytes = 0;
+  /**
+   * a legacy connection that sent two `\n`-ended frames in one read writes (and so reads)
+   * line by line: its frames may be batched. NUL-ended ones (the original client's) do not count.
+   */
+  #readsLines = false;
 
   constructor(id: number, socket: Socket, log: Logger, opts: ConnectionOptions) {
     this.id = id;
@@ -68,7 +76,19 @@ export class Connection implements Link {
 
   /** feeds bytes to the decoder; false when a frame was over the limit */
   feed(chunk: Buffer, onFrame: (frame: string) => void): boolean {
-    return this.#decoder.push(chunk, onFrame);
+    if (this.#readsLines || this.v2) return this.#decoder.push(chunk, onFrame);
+    let lines = 0;
+    const ok = this.#decoder.push(chunk, (frame, lf) => {
+      if (lf) lines++;
+      onFrame(frame);
+    });
+    if (lines >= 2) this.#readsLines = true;
+    return ok;
+  }
+
+  /** several frames may go out in one write (see the class comment) */
+  get batches(): boolean {
+    return this.v2 || this.#readsLines;
   }
 
   /** queues one frame; `onWritten` runs once the bytes were handed to the kernel */
@@ -97,10 +117,17 @@ export class Connection implements Link {
   readonly #flush = (): void => {
     this.#flushScheduled = false;
     if (this.closed || this.#out.length === 0) return;
-    const data = this.#out.join('\n') + '\n';
+    const frames = this.#out;
     const callbacks = this.#outCallbacks;
     this.#out = [];
     this.#outCallbacks = [];
+    let data: string;
+    if (this.batches || frames.length === 1) data = frames.join('\n') + '\n';
+    else {
+      // one write per frame; the callbacks ride on the last (writes complete in order)
+      for (let i = 0; i < frames.length - 1; i++) this.#socket.write(frames[i] + '\n');
+      data = frames[frames.length - 1] + '\n';
+    }
     const ok = this.#socket.write(
       data,
       callbacks.length === 0

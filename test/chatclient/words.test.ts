@@ -7,7 +7,7 @@ import t from 'tap';
 import type { ChatEvent } from '../../lib/client/client.js';
 import { parseConvAndNumber, parseConvRef } from '../../lib/cli/client/conv.js';
 import { describeConnectError, describeReply, sentenceFor, sentenceForCode } from '../../lib/cli/client/errors.js';
-import { eventLine, helpText, overview } from '../../lib/cli/client/format.js';
+import { eventLine, helpText, legacyLine, overview } from '../../lib/cli/client/format.js';
 import { Errors } from '../../lib/errors.js';
 
 t.test('every errno of lib/errors.ts has a sentence', async (t) => {
@@ -67,7 +67,7 @@ t.test("the original's formats", async (t) => {
   t.equal(eventLine({ ...ev, kind: 'recall', text: '', recalledSeq: 3 }, { me: 13, names, english: false }), '2024-09-03 20:57:58 [15]li si recalled #3');
   t.equal(eventLine({ ...ev, recalled: true, text: '' }, { me: 13, names, english: false }), '2024-09-03 20:57:58 [15]li si said: [recalled] #4');
   t.equal(
-    overview({ id: 13, name: 'zhang san', token: 't', friends: [{ id: 15, name: 'li si', state: 'offline' }], groups: [], convs: [] }),
+    overview({ id: 13, name: 'zhang san', friends: [{ id: 15, name: 'li si', state: 'offline' }], groups: [] }),
     [
       '======================login user======================',
       'current login user => id:13 name:zhang san',
@@ -79,4 +79,13 @@ t.test("the original's formats", async (t) => {
   );
   t.match(helpText(false), 'loginout : log out (back to the start menu), format loginout | 注销，格式loginout');
   t.notMatch(helpText(true), '注销');
+  // the original protocol: its lines exactly (no seq), its commands only
+  const m = { from: { id: 15, name: 'li si' }, text: 'hi', time: '2024-09-03 20:57:58' };
+  t.equal(legacyLine({ ...m, toid: 13 }, false), '2024-09-03 20:57:58 [15]li si said: hi');
+  t.equal(legacyLine({ ...m, groupid: 1 }, false), '群消息[1]:2024-09-03 20:57:58 [15]li si said: hi');
+  const legacyHelp = helpText(true, true);
+  t.same(
+    legacyHelp.split('\n').slice(1).map((l) => l.split(' : ')[0]),
+    ['help', 'chat', 'addfriend', 'creategroup', 'addgroup', 'groupchat', 'loginout', 'quit'],
+  );
 });

@@ -69,3 +69,16 @@ export function parseConvAndNumber(text: string, me: number): { ref: ConvRef; n:
   const n = parseId(text.slice(i + 1));
   return ref && n !== null ? { ref, n } : null;
 }
+
+/**
+ * `<id>:<text>` as chat and groupchat take it (the text may hold colons); the error message
+ * in the original's words when it does not parse (`cmd`: chat or groupchat).
+ */
+export function parseIdAndText(rest: string, cmd: 'chat' | 'groupchat'): { id: number; text: string } | { error: string } {
+  const j = rest.indexOf(':');
+  const id = j === -1 ? null : parseId(rest.slice(0, j));
+  if (id === null) return { error: `${cmd} command invalid!` };
+  const text = rest.slice(j + 1);
+  if (text.trim() === '') return { error: `${cmd} command invalid! (no message after ${cmd}:${cmd === 'chat' ? 'friendid' : 'groupid'}:)` };
+  return { id, text };
+}

@@ -10,6 +10,7 @@
  * `#<seq>` is the message's position in its conversation; recall, read and status take it.
  */
 import type { ChatEvent, LoginInfo } from '../../client/client.js';
+import type { LegacyMessage } from '../../client/legacy.js';
 
 export const START_MENU = ['========================', '1. login', '2. register', '3. quit', '========================', ''].join('\n');
 export const CHOICE_PROMPT = 'choice:';
@@ -46,7 +47,7 @@ export function convLabel(conv: string, me: number, names: Names): string {
 }
 
 /** the original's overview block after a login */
-export function overview(info: LoginInfo): string {
+export function overview(info: Pick<LoginInfo, 'id' | 'name' | 'friends' | 'groups'>): string {
   const out = [
     '======================login user======================',
     `current login user => id:${info.id} name:${info.name}`,
@@ -71,6 +72,12 @@ export function eventLine(ev: ChatEvent, o: { me: number; names: Names; english:
   const to = ev.own && !o.history && ev.groupid === undefined && ev.toid !== undefined ? ` to ${userLabel(ev.toid, o.names)}` : '';
   const status = o.status && !ev.recalled ? ` (${o.status})` : '';
   return `${prefix}${ev.time} ${who} said${to}: ${text} #${ev.seq}${status}`;
+}
+
+/** a chat line in the original protocol (no seq): the original client's words exactly */
+export function legacyLine(m: LegacyMessage, english: boolean): string {
+  const prefix = m.groupid !== undefined ? groupPrefix(m.groupid, english) : '';
+  return `${prefix}${m.time} [${m.from.id}]${m.from.name} said: ${m.text}`;
 }
 
 /** `#4,#5` */
@@ -120,9 +127,16 @@ const HELP: HelpEntry[] = [
 
 export const COMMANDS = new Set(HELP.map((h) => h.name));
 
-export function helpText(english: boolean): string {
+/** the commands against a server of the original protocol: the original's seven, and quit */
+export const LEGACY_COMMANDS = new Set(['help', 'chat', 'addfriend', 'creategroup', 'addgroup', 'groupchat', 'loginout', 'quit']);
+
+/** the help; `legacy`: only LEGACY_COMMANDS */
+export function helpText(english: boolean, legacy = false): string {
   const lines = ['show command list >>> '];
-  for (const h of HELP) lines.push(english ? `${h.name} : ${h.en}` : `${h.name} : ${h.en} | ${h.zh}`);
+  for (const h of HELP) {
+    if (!legacy || LEGACY_COMMANDS.has(h.name)) lines.push(english ? `${h.name} : ${h.en}` : `${h.name} : ${h.en} | ${h.zh}`);
+  }
+  if (legacy) return lines.join('\n');
   lines.push(
     'conv: 13 (the conversation with user 13), g5 (group 5), or p:12:13 / g:5',
     'current conversation: the one you last sent to or opened with history',

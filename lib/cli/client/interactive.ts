@@ -1,26 +1,29 @@
 /**
  * The interactive client: the original ChatClient's start menu, login overview and commands,
  * plus recall, history, read markers, receipts and unread counts, on the v2 client library
- * (ordered de-duplicated events, sends resent after a reconnect, resume with sync).
+ * (ordered de-duplicated events, sends resent after a reconnect, resume with sync). A server
+ * that does not answer v2 gets the original protocol's client instead (./legacy.ts).
  */
 import { ChatClient, ChatReplyError, type ChatEvent, type ClientOptions, type LoginInfo } from '../../client/client.js';
 import type { WireFrame } from '../../client/connection.js';
+import { LegacyClient } from '../../client/legacy.js';
+import { speaksV2 } from '../../client/probe.js';
 import { MsgStatus } from '../../protocol/msgid.js';
-import { groupRef, pairRef, parseConvAndNumber, parseConvRef, parseId, refOfConv, type ConvRef } from './conv.js';
+import { groupRef, pairRef, parseConvAndNumber, parseConvRef, parseId, parseIdAndText, refOfConv, type ConvRef } from './conv.js';
 import { describeConnectError, describeError, Exit } from './errors.js';
 import {
-  CHOICE_PROMPT,
   convLabel,
   eventLine,
   groupPrefix,
   helpText,
   overview,
   seqList,
-  START_MENU,
   userLabel,
   type Names,
   type OwnStatus,
 } from './format.js';
+import { endClient, startMenu, type Outcome } from './menu.js';
+import { LegacyInteractive } from './legacy.js';
 import { Screen } from './screen.js';
 
 export interface InteractiveOptions {
@@ -32,6 +35,10 @@ export interface InteractiveOptions {
   output: NodeJS.WritableStream & { isTTY?: boolean };
   /** history page size */
   pageSize: number;
+  /** speak the original protocol without asking the server */
+  legacy: boolean;
+  /** how long to wait for the v2 answer that tells clusterchat from the original, ms */
+  probeMs: number;
 }
 
 const COMMAND_PROMPT = '> ';
@@ -48,8 +55,6 @@ const STATUS_NAMES: Record<number, string> = {
   [MsgStatus.RECALLED]: 'recalled',
 };
 
-type Outcome = 'quit' | 'eof' | 'loginout';
-
 interface Marks {
   delivered: number;
   read: number;
@@ -57,17 +62,27 @@ interface Marks {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** runs the interactive client; resolves the exit code */
+/**
+ * Runs the interactive client; resolves the exit code. It speaks v2 when the server answers a
+ * v2 PING, else (or with `legacy`) the original protocol (./legacy.ts).
+ */
 export async function runInteractive(opts: InteractiveOptions): Promise<number> {
-  let client: ChatClient;
+  const ep = opts.endpoint;
+  const screen = () => new Screen({ input: opts.input, output: opts.output, tty: opts.tty, color: opts.color });
+  let run: () => Promise<number>;
   try {
-    client = await ChatClient.connect(opts.endpoint);
+    if (opts.legacy || !(await speaksV2(ep, opts.probeMs))) {
+      const client = await LegacyClient.connect(ep);
+      run = () => new LegacyInteractive(client, screen(), opts).run();
+    } else {
+      const client = await ChatClient.connect(ep);
+      run = () => new Interactive(client, screen(), opts).run();
+    }
   } catch (err) {
-    process.stderr.write(`cannot connect to ${opts.endpoint.host}:${opts.endpoint.port}: ${describeConnectError(err)}\n`);
+    process.stderr.write(`cannot connect to ${ep.host}:${ep.port}: ${describeConnectError(err)}\n`);
     return Exit.CONNECT;
   }
-  const screen = new Screen({ input: opts.input, output: opts.output, tty: opts.tty, color: opts.color });
-  return new Interactive(client, screen, opts).run();
+  return run();
 }
 
 class Interactive implements Names {
@@ -183,33 +198,15 @@ class Interactive implements Names {
 
   // ---- the start menu
 
-  async run(): Promise<number> {
-    for (;;) {
-      this.#screen.write(START_MENU);
-      const choice = await this.#screen.ask(CHOICE_PROMPT);
-      if (choice === null) return this.#exit(Exit.OK);
-      switch (choice.trim()) {
-        case '1': {
-          const r = await this.#login();
-          if (r === 'eof' || r === 'quit') return this.#exit(Exit.OK);
-          break;
-        }
-        case '2':
-          if ((await this.#register()) === 'eof') return this.#exit(Exit.OK);
-          break;
-        case '3':
-          return this.#exit(Exit.OK);
-        default:
-          this.#say('invalid input!');
-      }
-    }
+  run(): Promise<number> {
+    return startMenu(this.#screen, {
+      login: (id, password) => this.#login(id, password),
+      register: (name, password) => this.#register(name, password),
+      exit: (code) => this.#exit(code),
+    });
   }
 
-  async #register(): Promise<Outcome | void> {
-    const name = await this.#screen.ask('username:');
-    if (name === null) return 'eof';
-    const password = await this.#screen.ask('userpassword:', { hidden: true });
-    if (password === null) return 'eof';
+  async #register(name: string, password: string): Promise<void> {
     const client = await this.#connection();
     if (!client || !this.#connected()) return;
     try {
@@ -220,16 +217,7 @@ class Interactive implements Names {
     }
   }
 
-  async #login(): Promise<Outcome | void> {
-    const idText = await this.#screen.ask('userid:');
-    if (idText === null) return 'eof';
-    const id = parseId(idText);
-    if (id === null) {
-      this.#error('invalid userid! (a number, as register printed it)');
-      return;
-    }
-    const password = await this.#screen.ask('userpassword:', { hidden: true });
-    if (password === null) return 'eof';
+  async #login(id: number, password: string): Promise<Outcome | void> {
     const client = await this.#connection();
     if (!client || !this.#connected()) return;
     let info: LoginInfo;
@@ -339,25 +327,17 @@ class Interactive implements Names {
   }
 
   #chat(rest: string): void {
-    const j = rest.indexOf(':');
-    const to = j === -1 ? null : parseId(rest.slice(0, j));
-    if (to === null || rest.slice(j + 1).trim() === '') {
-      this.#error(to === null ? 'chat command invalid!' : 'chat command invalid! (no message after chat:friendid:)');
-      return;
-    }
-    this.#current = pairRef(this.#me, to);
-    this.#send((c) => c.sendTo(to, rest.slice(j + 1)), `cannot send to ${userLabel(to, this)}`);
+    const p = parseIdAndText(rest, 'chat');
+    if ('error' in p) return this.#error(p.error);
+    this.#current = pairRef(this.#me, p.id);
+    this.#send((c) => c.sendTo(p.id, p.text), `cannot send to ${userLabel(p.id, this)}`);
   }
 
   #groupChat(rest: string): void {
-    const j = rest.indexOf(':');
-    const gid = j === -1 ? null : parseId(rest.slice(0, j));
-    if (gid === null || rest.slice(j + 1).trim() === '') {
-      this.#error(gid === null ? 'groupchat command invalid!' : 'groupchat command invalid! (no message after groupchat:groupid:)');
-      return;
-    }
-    this.#current = groupRef(gid);
-    this.#send((c) => c.sendGroup(gid, rest.slice(j + 1)), `cannot send to group ${gid}`);
+    const p = parseIdAndText(rest, 'groupchat');
+    if ('error' in p) return this.#error(p.error);
+    this.#current = groupRef(p.id);
+    this.#send((c) => c.sendGroup(p.id, p.text), `cannot send to group ${p.id}`);
   }
 
   /** sends without blocking the prompt: the ack shows the line, a reconnect resends it */
@@ -707,14 +687,6 @@ class Interactive implements Names {
         code = code === Exit.OK ? Exit.CONNECT : code;
       }
     }
-    this.#client?.close();
-    this.#screen.close();
-    this.#screen.finish();
-    await flush();
-    process.exit(code);
+    return endClient(this.#screen, code, () => this.#client?.close());
   }
-}
-
-function flush(): Promise<void> {
-  return new Promise((resolve) => process.stdout.write('', () => process.stderr.write('', () => resolve())));
 }

@@ -123,6 +123,16 @@ export class Screen {
     this.#out.write(body);
   }
 
+  /** prints an error line (red on a terminal) */
+  error(text: string): void {
+    this.print(this.style('red', text));
+  }
+
+  /** prints a notice line (yellow on a terminal) */
+  notice(text: string): void {
+    this.print(this.style('yellow', text));
+  }
+
   /**
    * Shows `prompt` and resolves the next typed line (null at end of input). `command` marks
    * the chat prompt, after which pipe output starts on a fresh line; `hidden` does not echo.
