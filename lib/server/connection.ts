@@ -1,8 +1,9 @@
 /**
  * One client socket: framing in, one write path out (the aedes `write` pattern). Frames queued
  * during a tick go out in one socket write, except on a legacy connection that has not shown
- * it reads more than one frame at a time: the original console client parses each read as one
- * JSON object and aborts on two, so there every frame is its own write. A socket that stays
+ * it reads line by line (a frame of its own ended by `\n`): the original console client ends
+ * its frames with NUL, parses each read as one JSON object and aborts on two, so there every
+ * frame is its own write, as the original server writes them. A socket that stays
  * unwritable past the drain timeout, or queues more than the byte cap, is cut off (its
  * messages stay in the log).
  */
@@ -53,8 +54,8 @@ export class Connection implements Link {
   #pendingFrames = 0;
   #pendingBytes = 0;
   /**
-   * a legacy connection that sent two `\n`-ended frames in one read writes (and so reads)
-   * line by line: its frames may be batched. NUL-ended ones (the original client's) do not count.
+   * a legacy connection that ends its frames with `\n` reads line by line (netcat, scripts,
+   * bin/chatclient): its frames may be batched. The original client ends every frame with NUL.
    */
   #readsLines = false;
 
@@ -77,13 +78,10 @@ export class Connection implements Link {
   /** feeds bytes to the decoder; false when a frame was over the limit */
   feed(chunk: Buffer, onFrame: (frame: string) => void): boolean {
     if (this.#readsLines || this.v2) return this.#decoder.push(chunk, onFrame);
-    let lines = 0;
-    const ok = this.#decoder.push(chunk, (frame, lf) => {
-      if (lf) lines++;
+    return this.#decoder.push(chunk, (frame, lf) => {
+      if (lf) this.#readsLines = true;
       onFrame(frame);
     });
-    if (lines >= 2) this.#readsLines = true;
-    return ok;
   }
 
   /** several frames may go out in one write (see the class comment) */

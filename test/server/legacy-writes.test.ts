@@ -1,7 +1,7 @@
 /**
  * The original console client parses each read as one JSON object and aborts on two, so a
  * legacy connection gets every frame in a socket write of its own, unless it showed it reads
- * line by line (two `\n`-ended frames in one read of its own; NUL-ended ones do not count).
+ * line by line (a frame of its own ended by `\n`; the original client ends them with NUL).
  * The writes are observed on the server's socket, in this process: what the kernel then does
  * with them (it may still join two) is not what is tested.
  */
@@ -9,7 +9,7 @@ import net from 'node:net';
 import { pino } from 'pino';
 import t, { type Test } from 'tap';
 import { Connection } from '../../lib/server/connection.js';
-import { Stats } from '../../lib/server/stats.js';
+import { Stats } from '../../lib/core/stats.js';
 import { LineClient, login, register, startServer, waitFor } from '../fixtures/harness.js';
 
 type Write = (this: net.Socket, chunk: unknown, ...rest: unknown[]) => boolean;
@@ -74,22 +74,23 @@ t.test('a legacy connection: one write per frame, callbacks after the last', asy
   t.equal(r.written, 2);
 });
 
-t.test('NUL-ended frames in one read (the original client) do not enable batching', async (t) => {
+t.test('NUL-ended frames, even several in one read (the original client), do not enable batching', async (t) => {
   const { conn, writes } = await connectionPair(t);
   const frames: string[] = [];
-  t.ok(conn.feed(Buffer.from('{"msgid":4}\0{"msgid":4}\0{"msgid":4}\n'), (f) => frames.push(f)));
+  t.ok(conn.feed(Buffer.from('{"msgid":4}\0{"msgid":4}\0{"msgid":4}\0{"msg'), (f) => frames.push(f)));
   t.equal(frames.length, 3);
   t.equal(conn.batches, false);
   t.equal((await twoFrames(conn, writes)).writes.length, 2);
 });
 
-t.test('two lines in one read (over two chunks too) enable batching for good', async (t) => {
+t.test('a frame ended by a newline (over two chunks too) enables batching for good', async (t) => {
   const { conn, writes } = await connectionPair(t);
-  conn.feed(Buffer.from('{"msgid":4}\n'), () => undefined);
-  t.equal(conn.batches, false, 'one line per read: not yet');
-  conn.feed(Buffer.from('{"msg'), () => undefined);
-  conn.feed(Buffer.from('id":4}\n\n  \n{"msgid":4}\n'), () => undefined);
-  t.equal(conn.batches, true, 'a frame completed in this read and another: lines');
+  conn.feed(Buffer.from('{"msgid":4}\0{"msg'), () => undefined);
+  t.equal(conn.batches, false, 'NUL: not yet');
+  conn.feed(Buffer.from('id":4}'), () => undefined);
+  t.equal(conn.batches, false, 'an unfinished frame: not yet');
+  conn.feed(Buffer.from('\r\n'), () => undefined);
+  t.equal(conn.batches, true, 'a line');
   t.same((await twoFrames(conn, writes)).writes, ['{"msgid":6,"msg":"one"}\n{"msgid":6,"msg":"two"}\n']);
   conn.feed(Buffer.from('{"msgid":4}\0'), () => undefined);
   t.equal(conn.batches, true, 'and stays so');
@@ -106,7 +107,8 @@ t.test('chats sent back to back reach a legacy recipient in writes of one frame 
   const sender = await LineClient.connect(t, srv.port);
   const recipient = await LineClient.connect(t, srv.port);
   const from = await register(sender, 'sender');
-  const to = await register(recipient, 'recipient');
+  // the recipient sends only what the original client would: NUL-ended frames
+  const to = await register(sender, 'recipient');
   t.equal((await login(sender, from)).errno, 0);
   // the original client's framing: NUL after every frame, one frame per write
   recipient.send({ msgid: 1, id: to, password: 'secret' }, '\0');
