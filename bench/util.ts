@@ -37,12 +37,14 @@ export function reachable(url: string, defaultPort: number): Promise<boolean> {
  * logged it. Servers are started on port 0 and report the port the kernel chose, so no other
  * process can take it between a choice and the bind.
  */
-export function listeningPorts(logs: string): { port: number; metricsPort: number | null } | null {
+export function listeningPorts(logs: string): { port: number; metricsPort: number | null; wsPort: number | null } | null {
   for (const line of logs.split('\n')) {
     if (!line.includes('"listening"')) continue;
     try {
-      const e = JSON.parse(line) as { msg?: unknown; port?: unknown; metricsPort?: unknown };
-      if (e.msg === 'listening' && typeof e.port === 'number') return { port: e.port, metricsPort: typeof e.metricsPort === 'number' ? e.metricsPort : null };
+      const e = JSON.parse(line) as { msg?: unknown; port?: unknown; metricsPort?: unknown; wsPort?: unknown };
+      if (e.msg === 'listening' && typeof e.port === 'number') {
+        return { port: e.port, metricsPort: typeof e.metricsPort === 'number' ? e.metricsPort : null, wsPort: typeof e.wsPort === 'number' ? e.wsPort : null };
+      }
     } catch {
       // not a complete JSON line yet
     }

@@ -10,6 +10,8 @@ export interface ServerOptions {
   port: number;
   /** address to listen on @default '127.0.0.1' */
   host: string;
+  /** port of the WebSocket (v2 only) and the browser client's page, on `host`; TLS too when configured @default null (off) */
+  wsPort: number | null;
   /** SQLite file for the embedded store @default './data/chat.db' */
   db: string;
   /** MySQL/MariaDB URL; with `redis`, selects cluster mode @default null */
@@ -101,6 +103,7 @@ export interface ServerOptions {
 export const defaultOptions: ServerOptions = {
   port: 6000,
   host: '127.0.0.1',
+  wsPort: null,
   db: './data/chat.db',
   mysql: null,
   redis: null,

@@ -27,6 +27,7 @@ function serverOptions(cmd: Command): Command {
   };
   opt('-p, --port <port>', 'TCP port to listen on (0: any free port)', 'CHAT_PORT', d.port, int('port', 0, 65535));
   opt('--host <addr>', 'address to listen on (0.0.0.0 for every interface)', 'CHAT_HOST', d.host);
+  opt('--ws-port <port>', 'also serve the protocol (v2) over WebSocket at /ws, and the browser client at /, on this port (TLS too with --tls-cert; 0: any free port, named in the "listening" log line)', 'CHAT_WS_PORT', undefined, int('ws-port', 0, 65535));
   opt('--db <file>', 'SQLite file of the embedded store (created with its schema on first start)', 'CHAT_DB', d.db);
   opt('--mysql <url>', 'cluster mode: MySQL/MariaDB URL, e.g. mysql://root@127.0.0.1:3306/chat (needs --redis)', 'CHAT_MYSQL_URL');
   opt('--redis <url>', 'cluster mode: Redis URL, e.g. redis://127.0.0.1:6379 (needs --mysql)', 'CHAT_REDIS_URL');
@@ -76,6 +77,7 @@ function serverOptions(cmd: Command): Command {
 interface Flags {
   port: number;
   host: string;
+  wsPort?: number;
   db: string;
   mysql?: string;
   redis?: string;
@@ -120,6 +122,7 @@ function toOptions(f: Flags): ServerOptions {
   return resolveOptions({
     port: f.port,
     host: f.host,
+    wsPort: f.wsPort ?? null,
     db: f.db,
     mysql: f.mysql ?? null,
     redis: f.redis ?? null,
@@ -164,6 +167,7 @@ function toOptions(f: Flags): ServerOptions {
 async function run(flags: Flags): Promise<void> {
   const opts = toOptions(flags);
   await checkPortFree(opts.port, opts.host, '--port');
+  if (opts.wsPort !== null) await checkPortFree(opts.wsPort, opts.host, '--ws-port');
   if (opts.metricsPort !== null) await checkPortFree(opts.metricsPort, opts.metricsHost, '--metrics-port');
   const app = createApp(opts);
   let stopping = false;

@@ -1,13 +1,14 @@
 /**
- * One client socket: framing in, one write path out (the aedes `write` pattern). Frames queued
- * during a tick go out in one socket write; a socket that stays unwritable past the drain
- * timeout, or queues more than the byte cap, is cut off (its messages stay in the log).
+ * One client connection (TCP or WebSocket, lib/server/transport.ts): framing in, one write path
+ * out (the aedes `write` pattern). Frames queued during a tick go out in one transport write; a
+ * connection that stays unwritable past the drain timeout, or queues more than the byte cap, is
+ * cut off (its messages stay in the log).
  */
-import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { FrameDecoder } from '../protocol/frame.js';
 import type { Session } from './session.js';
 import type { Stats } from './stats.js';
+import type { Transport, TransportKind } from './transport.js';
 
 export interface ConnectionOptions {
   stats: Stats;
@@ -29,13 +30,16 @@ export class Connection {
   lastFrameAt = performance.now();
   /** since when the connection has had no session (ms, performance.now(); kept fresh while it has one) */
   noSessionSince = performance.now();
-  /** the connection speaks v2 from its first frame carrying "v":2 on */
-  v2 = false;
+  /** the connection speaks v2 from its first frame carrying "v":2 on (a WebSocket from the start) */
+  v2: boolean;
+  /** a WebSocket: only v2 frames are handled (errno 131 otherwise) */
+  readonly v2only: boolean;
+  readonly transport: TransportKind;
   session: Session | null = null;
   /** a LOGIN or REG is being processed: later frames wait for its outcome */
   busy: Promise<void> | null = null;
 
-  readonly #socket: Socket;
+  readonly #wire: Transport;
   readonly #decoder: FrameDecoder;
   readonly #opts: ConnectionOptions;
   #out: string[] = [];
@@ -49,20 +53,20 @@ export class Connection {
   #pendingFrames = 0;
   #pendingBytes = 0;
 
-  constructor(id: number, socket: Socket, log: Logger, opts: ConnectionOptions) {
+  constructor(id: number, socket: Transport, log: Logger, opts: ConnectionOptions) {
     this.id = id;
-    this.#socket = socket;
+    this.#wire = socket;
     this.#opts = opts;
     this.#decoder = new FrameDecoder(opts.maxFrame);
-    this.address = socket.remoteAddress ?? '?';
-    this.remote = `${this.address}:${socket.remotePort ?? 0}`;
-    this.log = log.child({ conn: id, remote: this.remote });
-    socket.setNoDelay(true);
-    socket.setKeepAlive(true, 30_000);
+    this.transport = socket.kind;
+    this.v2only = this.v2 = socket.kind === 'ws';
+    this.address = socket.remoteAddress;
+    this.remote = `${this.address}:${socket.remotePort}`;
+    this.log = log.child({ conn: id, remote: this.remote, ...(this.v2only ? { transport: socket.kind } : {}) });
   }
 
   get closed(): boolean {
-    return this.#closed || this.#socket.destroyed;
+    return this.#closed || this.#wire.destroyed;
   }
 
   /** feeds bytes to the decoder; false when a frame was over the limit */
@@ -96,22 +100,22 @@ export class Connection {
   readonly #flush = (): void => {
     this.#flushScheduled = false;
     if (this.closed || this.#out.length === 0) return;
-    const data = this.#out.join('\n') + '\n';
+    const frames = this.#out;
     const callbacks = this.#outCallbacks;
     this.#out = [];
     this.#outCallbacks = [];
-    const ok = this.#socket.write(
-      data,
+    const ok = this.#wire.writeFrames(
+      frames,
       callbacks.length === 0
         ? undefined
         : (err) => {
             // node also calls back without an error when the socket was destroyed meanwhile:
             // those bytes never left, and a legacy push must not count as delivered
-            if (!err && !this.#socket.destroyed) for (const cb of callbacks) cb();
+            if (!err && !this.#wire.destroyed) for (const cb of callbacks) cb();
           },
     );
-    if (this.#socket.writableLength > this.#opts.maxOutBytes) {
-      this.log.warn({ queued: this.#socket.writableLength }, 'slow reader: outgoing queue over the limit, disconnecting');
+    if (this.#wire.writableLength > this.#opts.maxOutBytes) {
+      this.log.warn({ queued: this.#wire.writableLength }, 'slow reader: outgoing queue over the limit, disconnecting');
       this.destroy();
       return;
     }
@@ -121,7 +125,7 @@ export class Connection {
         this.destroy();
       }, this.#opts.drainTimeoutMs);
       this.#drainTimer.unref();
-      this.#socket.once('drain', () => {
+      this.#wire.onceDrain(() => {
         if (this.#drainTimer) clearTimeout(this.#drainTimer);
         this.#drainTimer = null;
       });
@@ -164,11 +168,11 @@ export class Connection {
 
   /** reading pauses while anything holds it (the frame rate, the backlog) */
   #hold(): void {
-    if (this.#holds++ === 0 && !this.closed) this.#socket.pause();
+    if (this.#holds++ === 0 && !this.closed) this.#wire.pause();
   }
 
   #unhold(): void {
-    if (--this.#holds === 0 && !this.closed) this.#socket.resume();
+    if (--this.#holds === 0 && !this.closed) this.#wire.resume();
   }
 
   /** writes what is queued, then half-closes */
@@ -176,17 +180,17 @@ export class Connection {
     if (this.closed) return;
     this.#flush();
     this.#closed = true;
-    this.#socket.end();
+    this.#wire.end();
   }
 
   destroy(): void {
     this.#closed = true;
     if (this.#drainTimer) clearTimeout(this.#drainTimer);
     this.#drainTimer = null;
-    this.#socket.destroy();
+    this.#wire.destroy();
   }
 
   get queuedBytes(): number {
-    return this.#socket.writableLength;
+    return this.#wire.writableLength;
   }
 }
