@@ -1,19 +1,10 @@
 /** Small helpers shared by the benchmark: paths, timing, percentiles, formatting. */
-import { existsSync } from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { REPO_ROOT } from '../lib/root.js';
 
-/** the repository root: the first directory above this file holding package.json (works from bench/ and dist/bench/) */
-export const ROOT = (() => {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('bench: cannot find the repository root');
-    dir = up;
-  }
-  return dir;
-})();
+/** the repository root (works from bench/ and dist/bench/) */
+export const ROOT = REPO_ROOT;
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -4,6 +4,7 @@
  */
 import { LOG_LEVELS } from './log.js';
 import { parseScryptParams } from './models/password.js';
+import { DEFAULT_MAX_FRAME } from './protocol/defaults.js';
 
 export interface ServerOptions {
   /** TCP port to listen on (0 = any free port) @default 6000 */
@@ -109,7 +110,7 @@ export const defaultOptions: ServerOptions = {
   redis: null,
   redisPrefix: 'chat:',
   sync: 'normal',
-  maxFrame: 64 * 1024,
+  maxFrame: DEFAULT_MAX_FRAME,
   maxText: 16 * 1024,
   maxSessions: 5,
   sessionTtlMs: 10_000,

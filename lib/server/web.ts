@@ -9,15 +9,29 @@ import https from 'node:https';
 import type net from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ServerOptions } from '../config.js';
+import { loadWebFiles } from './web-files.js';
 
 /** where the WebSocket is; any other path is refused */
 export const WS_PATH = '/ws';
 
 export function createWebServer(opts: ServerOptions, onWebSocket: (ws: WebSocket, socket: net.Socket) => void): http.Server | https.Server {
+  const files = loadWebFiles();
   // a message over --max-frame bytes is refused by ws itself as its header comes in (close 1009)
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrame, perMessageDeflate: false });
-  const onRequest = (_req: http.IncomingMessage, res: http.ServerResponse) => {
-    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const file = files.get(new URL(req.url ?? '/', 'http://x').pathname);
+    if (!file || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': file.type,
+      'content-length': file.body.length,
+      'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:",
+    });
+    res.end(req.method === 'HEAD' ? undefined : file.body);
   };
   const { tlsCert, tlsKey } = opts;
   const server =

@@ -7,6 +7,7 @@ import { barrier, LineClient, login, register, startServer } from '../fixtures/h
 import { WsClient } from '../fixtures/ws-client.js';
 import { httpGet, metric, parseMetrics, selfSignedCert } from '../hardening/util.js';
 import { NO_LOGIN_LIMITS } from '../protocol/util.js';
+import { relativeImports } from '../../lib/server/web-files.js';
 
 t.setTimeout(60_000);
 
@@ -100,10 +101,29 @@ t.test('per-address cap: errno 130; metrics count connections by transport', asy
   tcp.close();
 });
 
-t.test('only /ws upgrades; other paths are 404', async (t) => {
+t.test('GET serves the page and the modules it imports, nothing else; only /ws upgrades', async (t) => {
   const app = await wsServer(t);
+  const page = await httpGet(app.wsPort, '/');
+  t.equal(page.status, 200);
+  t.match(page.headers['content-type'], 'text/html');
+  t.match(page.headers['content-security-policy'], "default-src 'self'");
+  t.match(page.body, '<script type="module" src="/js/web/main.js">');
+  const main = await httpGet(app.wsPort, '/js/web/main.js');
+  t.equal(main.status, 200);
+  t.match(main.headers['content-type'], 'text/javascript');
+  t.equal((await httpGet(app.wsPort, '/js/client/core.js')).status, 200, 'the client library, imported by the page');
+  for (const path of ['/js/server/server.js', '/js/client/connection.js', '/js/../package.json', '/nothing-here']) {
+    t.equal((await httpGet(app.wsPort, path)).status, 404, `${path}: not served`);
+  }
+  t.equal((await httpGet(app.wsPort, '/', 'POST')).status, 404, 'only GET and HEAD');
   await t.rejects(WsClient.connect(t, app.wsPort, { path: '/other' }), /HTTP 404/);
-  t.equal((await httpGet(app.wsPort, '/nothing-here')).status, 404);
+});
+
+t.test("the page's modules may import only relative modules", async (t) => {
+  t.same(relativeImports("import { a } from './a.js';\nexport * from '../b.js';\nexport function f() { return 'x'; }\n", 'm.js'), ['./a.js', '../b.js']);
+  t.same(relativeImports("import {\n  a,\n  type B,\n} from './multi.js';\n", 'm.js'), ['./multi.js']);
+  t.throws(() => relativeImports("import net from 'node:net';\n", 'm.js'), /m\.js imports node:net, which a browser cannot load/);
+  t.throws(() => relativeImports("import { WebSocket } from 'ws';\n", 'm.js'), /imports ws/);
 });
 
 t.test('with TLS configured, the WebSocket port speaks TLS (wss)', async (t) => {

@@ -3,7 +3,7 @@
  * server can answer (lib/errors.ts), a sentence for a server that is not there, and the exit
  * codes of the non-interactive commands.
  */
-import { ChatReplyError, FrameTooLargeError, ResendLimitError } from '../../client/client.js';
+import { ChatReplyError, FrameTooLargeError, ResendLimitError } from '../../client/core.js';
 import { Errors } from '../../errors.js';
 import { MsgId } from '../../protocol/msgid.js';
 
