@@ -101,6 +101,31 @@ t.test('per-address cap: errno 130; metrics count connections by transport', asy
   tcp.close();
 });
 
+t.test('a WebSocket that does not read is cut off like a slow TCP reader', async (t) => {
+  const app = await wsServer(t, { maxOutBytes: 64 * 1024, drainTimeoutMs: 1000, frameRate: 1_000_000, frameBurst: 1_000_000 });
+  const sender = await LineClient.connect(t, app.port);
+  const senderId = await register(sender, 'sender');
+  sender.send({ msgid: 1, v: 2, id: senderId, password: 'secret' });
+  t.match(await sender.msg(2), { errno: 0 });
+  const reader = await WsClient.connect(t, app.wsPort);
+  reader.send({ msgid: 4, v: 2, name: 'reader', password: 'secret' });
+  const readerId = (await reader.msg(5)).id as number;
+  reader.send({ msgid: 1, v: 2, id: readerId, password: 'secret' });
+  t.match(await reader.msg(2), { errno: 0 });
+  reader.ws.pause();
+  const pad = 'x'.repeat(400);
+  let sent = 0;
+  while (app.server.connectionsOf('ws') > 0 && sent < 200_000) {
+    for (let i = 0; i < 500; i++) sender.send({ msgid: 6, v: 2, toid: readerId, msg: pad, cmid: `f${sent++}` });
+    await sender.next((f) => f.msgid === 12 && f.cmid === `f${sent - 1}`, 60_000);
+    sender.frames.splice(0);
+  }
+  t.equal(app.server.connectionsOf('ws'), 0, `the reader was cut off (after ${sent} messages)`);
+  t.ok(sent < 200_000, 'before the flood ran out');
+  sender.send({ msgid: 28, v: 2, cmid: 'alive' });
+  t.match(await sender.next((f) => f.cmid === 'alive'), { msgid: 29 }, 'the sender is not affected');
+});
+
 t.test('GET serves the page and the modules it imports, nothing else; only /ws upgrades', async (t) => {
   const app = await wsServer(t);
   const page = await httpGet(app.wsPort, '/');
