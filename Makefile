@@ -1,6 +1,6 @@
 SHELL := /bin/bash
 
-.PHONY: install build test typecheck run cluster cluster-stop bench clean screenshot
+.PHONY: install build test typecheck run cluster cluster-stop bench bench-ws clean screenshot
 
 install:
 	npm ci
@@ -64,3 +64,7 @@ soak: build
 # conversation, and the page in Debian's chromium (headless)
 screenshot: build
 	node scripts/screenshot.mjs
+
+# one-to-one over WebSocket against the same over TCP on one server (bench/ws.ts); prints the ratio
+bench-ws: build
+	node dist/bench/ws.js $(BENCH_ARGS)

@@ -21,10 +21,13 @@ export class WsTransport extends SocketTransport implements Transport {
     return this.#socket.destroyed || this.#ws.readyState === WebSocket.CLOSED;
   }
 
+  /** one message per frame, corked: the batch leaves in one write, as on TCP */
   writeFrames(frames: string[], cb: ((err?: Error | null) => void) | undefined): boolean {
     const last = frames.length - 1;
+    this.#socket.cork();
     for (let i = 0; i < last; i++) this.#ws.send(frames[i]!);
     this.#ws.send(frames[last]!, cb);
+    this.#socket.uncork();
     return !this.#socket.writableNeedDrain;
   }
 
