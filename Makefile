@@ -1,6 +1,6 @@
 SHELL := /bin/bash
 
-.PHONY: install build test typecheck run cluster cluster-stop bench clean
+.PHONY: install build test typecheck run cluster cluster-stop bench bench-ws clean screenshot
 
 install:
 	npm ci
@@ -22,9 +22,11 @@ run: build
 clean:
 	rm -rf dist .tap coverage
 
-# three chatserver processes sharing MariaDB and Redis, behind nginx on 127.0.0.1:8000; fails
-# (naming the port) if one of 6000-6002 or 8000 is taken, or if this cluster already runs.
-# Other ports: make cluster PORTS="7000 7001 7002" LISTEN=127.0.0.1:9000 (and the same for cluster-stop)
+# three chatserver processes sharing MariaDB and Redis, behind nginx on 127.0.0.1:8000 (TCP) and
+# 127.0.0.1:8080 (the browser client and its WebSocket); fails (naming the port) if one of
+# 6000-6002, 7000-7002 (their --ws-port), 8000 or 8080 is taken, or if this cluster already runs.
+# Other ports: make cluster PORTS="6100 6101 6102" WS_PORTS="7100 7101 7102" LISTEN=127.0.0.1:9000
+# WS_LISTEN=127.0.0.1:9080 (and the same for cluster-stop)
 cluster: build
 	examples/cluster/cluster.sh start
 
@@ -57,3 +59,12 @@ soak: build
 	ulimit -n $$(ulimit -Hn) 2>/dev/null; SOAK_SECONDS=$(SOAK_SECONDS) npx tap test/hardening/soak.test.ts --disable-coverage --allow-incomplete-coverage --timeout=$$(( $(SOAK_SECONDS) + 600 ))
 
 .PHONY: fuzz soak
+
+# docs/browser-client.png, the README's picture of the browser client: a throwaway server, a short
+# conversation, and the page in Debian's chromium (headless)
+screenshot: build
+	node scripts/screenshot.mjs
+
+# one-to-one over WebSocket against the same over TCP on one server (bench/ws.ts); prints the ratio
+bench-ws: build
+	node dist/bench/ws.js $(BENCH_ARGS)

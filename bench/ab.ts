@@ -12,10 +12,10 @@
  */
 import path from 'node:path';
 import { closeAll, loginMany, openEnv, runTmpDir, type BenchEnv, type EnvConfig } from './env.js';
-import { runPairs, type Pair } from './pairs.js';
-import { PhaseMeter } from './proc.js';
+import type { Pair } from './pairs.js';
+import { closedThenOpen, roundLine, RoundSums } from './rounds.js';
 import { makePairs } from './scenarios/common.js';
-import { ROOT, fmtMs, fmtRate, randomId, runIfMain } from './util.js';
+import { ROOT, randomId, runIfMain } from './util.js';
 
 interface Side {
   name: string;
@@ -62,34 +62,20 @@ async function main(): Promise<void> {
     targets: null,
   };
   const sides: Side[] = [];
-  const sums = new Map<string, { rate: number; cpu: number; p99: number }>();
+  const sums = new RoundSums();
   try {
     sides.push(await side('A', path.resolve(a), v2, cluster, cfg), await side('B', path.resolve(b), v2, cluster, cfg));
     for (let round = 1; round <= rounds; round++) {
       for (const s of sides) {
-        const m1 = new PhaseMeter(s.env.serverPids);
-        const thr = await runPairs(s.pairs, { v2, closed: { perPair: 2000, window: 50 } });
-        const u1 = m1.stop();
-        const m2 = new PhaseMeter(s.env.serverPids);
-        const lat = await runPairs(s.pairs, { v2, open: { rate: openRate, durationMs: 3000 } });
-        const u2 = m2.stop();
-        const bad = thr.lost + thr.duplicated + thr.outOfOrder + lat.lost + lat.duplicated + lat.outOfOrder;
-        const perMsg = (u1.server.cpuSec * 1e6) / thr.received;
-        const acc = sums.get(s.name) ?? { rate: 0, cpu: 0, p99: 0 };
-        acc.rate += thr.rate;
-        acc.cpu += perMsg;
-        acc.p99 += lat.latency.p99;
-        sums.set(s.name, acc);
-        console.log(
-          `${s.name} round ${round}: closed ${fmtRate(thr.rate)} msg/s, ${perMsg.toFixed(1)} us CPU/msg | open ${openRate / 1000}k/s p50 ${fmtMs(lat.latency.p50)} p99 ${fmtMs(lat.latency.p99)} ms, ${((u2.server.cpuSec * 1e6) / lat.received).toFixed(1)} us CPU/msg | everything else ${(u1.othersCpuSec + u2.othersCpuSec).toFixed(1)} CPU-s${bad ? ` | ${bad} LOST/DUP/OOO` : ''}`,
-        );
+        const r = await closedThenOpen(s.pairs, s.env.serverPids, v2, openRate);
+        sums.add(s.name, r);
+        console.log(roundLine(s.name, round, r, openRate));
       }
     }
-    for (const [name, s] of sums) {
-      console.log(`${name} (${name === 'A' ? a : b}): mean ${fmtRate(s.rate / rounds)} msg/s, ${(s.cpu / rounds).toFixed(1)} us CPU/msg, open-loop p99 ${fmtMs(s.p99 / rounds)} ms`);
-    }
-    const [sa, sb] = [sums.get('A'), sums.get('B')];
-    if (sa && sb) console.log(`A/B: rate ${(sa.rate / sb.rate).toFixed(3)}x, CPU per message ${(sa.cpu / sb.cpu).toFixed(3)}x`);
+    console.log(sums.meanLine('A', `A (${a})`));
+    console.log(sums.meanLine('B', `B (${b})`));
+    const [sa, sb] = [sums.mean('A'), sums.mean('B')];
+    console.log(`A/B: rate ${(sa.rate / sb.rate).toFixed(3)}x, CPU per message ${(sa.cpu / sb.cpu).toFixed(3)}x`);
   } finally {
     for (const s of sides) {
       s.close();

@@ -1,10 +1,12 @@
 /**
- * The load generator's connection: raw NDJSON over TCP with no client-side reordering or
- * de-duplication (the point is to see exactly what the server sends). Outgoing frames queued
- * during one tick go out in one write. Replies are matched by waiters; everything else goes to
- * `onPush`, which the running scenario sets.
+ * The load generator's connection: raw NDJSON over TCP (or one frame per message over a
+ * WebSocket, --ws-port) with no client-side reordering or de-duplication (the point is to see
+ * exactly what the server sends). Outgoing frames queued during one tick go out in one write.
+ * Replies are matched by waiters; everything else goes to `onPush`, which the running scenario
+ * sets.
  */
 import net from 'node:net';
+import { WebSocket } from 'ws';
 import { FrameDecoder } from '../lib/protocol/frame.js';
 
 export type Frame = Record<string, unknown>;
@@ -19,7 +21,6 @@ interface Waiter {
 }
 
 export class BenchConn {
-  readonly socket: net.Socket;
   /** what the user logged in as */
   userId = 0;
   v2 = false;
@@ -28,34 +29,63 @@ export class BenchConn {
   onPush: (f: Frame) => void = () => undefined;
   /** frames that did not parse */
   junk = 0;
-  readonly #decoder = new FrameDecoder(MAX_INCOMING);
   #waiters: Waiter[] = [];
   #out: string[] = [];
   #scheduled = false;
+  /** writes one tick's frames */
+  readonly #write: (frames: string[]) => void;
+  readonly #destroy: () => void;
 
-  private constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      this.#decoder.push(chunk, this.#onText);
-    });
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      this.closed = true;
-      for (const w of this.#waiters.splice(0)) {
-        clearTimeout(w.timer);
-        w.reject(new Error('connection closed'));
-      }
-    });
+  private constructor(write: (frames: string[]) => void, destroy: () => void) {
+    this.#write = write;
+    this.#destroy = destroy;
   }
+
+  readonly #onClose = (): void => {
+    this.closed = true;
+    for (const w of this.#waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new Error('connection closed'));
+    }
+  };
 
   static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<BenchConn> {
     return new Promise((resolve, reject) => {
       const s = net.connect({ port, host, ...(localAddress ? { localAddress } : {}) }, () => {
         s.off('error', reject);
-        resolve(new BenchConn(s));
+        const c = new BenchConn(
+          (frames) => s.write(frames.join('\n') + '\n'),
+          () => s.destroy(),
+        );
+        const decoder = new FrameDecoder(MAX_INCOMING);
+        s.setNoDelay(true);
+        s.on('data', (chunk: Buffer) => decoder.push(chunk, c.#onText));
+        s.on('error', () => undefined);
+        s.on('close', c.#onClose);
+        resolve(c);
       });
       s.once('error', reject);
+    });
+  }
+
+  /** a WebSocket to a server's --ws-port */
+  static connectWs(port: number, host = '127.0.0.1'): Promise<BenchConn> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(`ws://${host}:${port}/ws`, { perMessageDeflate: false, maxPayload: MAX_INCOMING });
+      ws.once('error', reject);
+      ws.once('open', () => {
+        ws.off('error', reject);
+        const c = new BenchConn(
+          (frames) => {
+            for (const f of frames) ws.send(f);
+          },
+          () => ws.terminate(),
+        );
+        ws.on('message', (data: Buffer) => c.#onText(data.toString('utf8')));
+        ws.on('error', () => undefined);
+        ws.on('close', c.#onClose);
+        resolve(c);
+      });
     });
   }
 
@@ -94,9 +124,9 @@ export class BenchConn {
   readonly #flush = (): void => {
     this.#scheduled = false;
     if (this.closed || this.#out.length === 0) return;
-    const data = this.#out.join('\n') + '\n';
+    const frames = this.#out;
     this.#out = [];
-    this.socket.write(data);
+    this.#write(frames);
   };
 
   /** the next frame matching `pred` (registered before `frame` is sent) */
@@ -131,7 +161,7 @@ export class BenchConn {
 
   close(): void {
     this.closed = true;
-    this.socket.destroy();
+    this.#destroy();
   }
 }
 

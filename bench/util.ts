@@ -1,19 +1,10 @@
 /** Small helpers shared by the benchmark: paths, timing, percentiles, formatting. */
-import { existsSync } from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { REPO_ROOT } from '../lib/root.js';
 
-/** the repository root: the first directory above this file holding package.json (works from bench/ and dist/bench/) */
-export const ROOT = (() => {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('bench: cannot find the repository root');
-    dir = up;
-  }
-  return dir;
-})();
+/** the repository root (works from bench/ and dist/bench/) */
+export const ROOT = REPO_ROOT;
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -37,12 +28,14 @@ export function reachable(url: string, defaultPort: number): Promise<boolean> {
  * logged it. Servers are started on port 0 and report the port the kernel chose, so no other
  * process can take it between a choice and the bind.
  */
-export function listeningPorts(logs: string): { port: number; metricsPort: number | null } | null {
+export function listeningPorts(logs: string): { port: number; metricsPort: number | null; wsPort: number | null } | null {
   for (const line of logs.split('\n')) {
     if (!line.includes('"listening"')) continue;
     try {
-      const e = JSON.parse(line) as { msg?: unknown; port?: unknown; metricsPort?: unknown };
-      if (e.msg === 'listening' && typeof e.port === 'number') return { port: e.port, metricsPort: typeof e.metricsPort === 'number' ? e.metricsPort : null };
+      const e = JSON.parse(line) as { msg?: unknown; port?: unknown; metricsPort?: unknown; wsPort?: unknown };
+      if (e.msg === 'listening' && typeof e.port === 'number') {
+        return { port: e.port, metricsPort: typeof e.metricsPort === 'number' ? e.metricsPort : null, wsPort: typeof e.wsPort === 'number' ? e.wsPort : null };
+      }
     } catch {
       // not a complete JSON line yet
     }

@@ -27,6 +27,8 @@ export interface App {
   readonly log: Logger;
   /** where it listens, once started */
   address: AddressInfo | null;
+  /** where the WebSocket and the browser client's page are, when --ws-port is set */
+  wsAddress: AddressInfo | null;
   /** where /metrics, /healthz and /readyz answer, when --metrics-port is set */
   metricsAddress: AddressInfo | null;
   start(): Promise<AddressInfo>;
@@ -76,6 +78,7 @@ export function createApp(partial: Partial<ServerOptions> = {}, extras: AppExtra
     server,
     log,
     address: null,
+    wsAddress: null,
     metricsAddress: null,
     async start() {
       await store.migrate();
@@ -84,11 +87,16 @@ export function createApp(partial: Partial<ServerOptions> = {}, extras: AppExtra
       await hub.start();
       started = true;
       app.address = await server.listen(opts.port, opts.host);
+      if (opts.wsPort !== null) app.wsAddress = await server.listenWeb(opts.wsPort, opts.host);
       if (opts.metricsPort !== null) {
         metrics = await startMetrics(hub, server, opts.metricsPort, opts.metricsHost);
         app.metricsAddress = metrics.address;
       }
-      const where = { port: app.address.port, host: opts.host, ...(app.metricsAddress ? { metricsPort: app.metricsAddress.port } : {}) };
+      const where = {
+        port: app.address.port,
+        host: opts.host,
+        ...(app.wsAddress ? { wsPort: app.wsAddress.port } : {}),
+        ...(app.metricsAddress ? { metricsPort: app.metricsAddress.port } : {}) };
       log.info({ ...where, mode: clustered ? 'cluster' : 'embedded' }, 'listening');
       return app.address;
     },

@@ -7,10 +7,12 @@
  */
 import { LOG_LEVELS } from './log.js';
 import { parseScryptParams } from './models/password.js';
+import { DEFAULT_MAX_FRAME } from './protocol/defaults.js';
 
 export interface ServerOptions {
   port: number;
   host: string;
+  wsPort: number | null;
   db: string;
   mysql: string | null;
   redis: string | null;
@@ -86,6 +88,15 @@ const MAX_INT = Number.MAX_SAFE_INTEGER;
 export const OPTIONS: OptionTable = {
   port: { flag: '--port <port>', short: '-p', default: 6000, unit: 'port', min: 0, max: 65535, help: 'TCP port to listen on (0: any free port)', group: 'where' },
   host: { flag: '--host <addr>', default: '127.0.0.1', help: 'address to listen on (0.0.0.0 for every interface)', group: 'where' },
+  wsPort: {
+    flag: '--ws-port <port>',
+    default: null,
+    unit: 'port',
+    min: 0,
+    max: 65535,
+    help: 'also serve the protocol (v2) over WebSocket at /ws, and the browser client at /, on this port (TLS too with --tls-cert; 0: any free port, named in the "listening" log line)',
+    group: 'where',
+  },
   db: { flag: '--db <file>', default: './data/chat.db', help: 'SQLite file of the embedded store (created with its schema on first start)', group: 'where' },
   mysql: { flag: '--mysql <url>', env: 'CHAT_MYSQL_URL', default: null, help: 'cluster mode: MySQL/MariaDB URL, e.g. mysql://root@127.0.0.1:3306/chat (needs --redis)', group: 'where' },
   redis: { flag: '--redis <url>', env: 'CHAT_REDIS_URL', default: null, help: 'cluster mode: Redis URL, e.g. redis://127.0.0.1:6379 (needs --mysql)', group: 'where' },
@@ -100,7 +111,7 @@ export const OPTIONS: OptionTable = {
   maxConnectionsPerAddress: { flag: '--max-connections-per-address <n>', default: 256, unit: 'count', min: 1, help: 'connections from one IP address at once (behind a proxy that hides client addresses, raise it)', group: 'limits' },
   loginTimeoutMs: { flag: '--login-timeout <ms>', default: 60_000, unit: 'ms', min: 1000, help: 'a connection not logged in this long (both flavours) is closed', group: 'limits' },
   tlsHandshakeTimeoutMs: { flag: '--tls-handshake-timeout <ms>', default: 10_000, unit: 'ms', min: 100, help: 'a TLS handshake not done in this long is dropped', group: 'limits' },
-  maxFrame: { flag: '--max-frame <bytes>', default: 64 * 1024, unit: 'bytes', min: 64, help: 'largest incoming frame; a larger one closes the connection', group: 'limits' },
+  maxFrame: { flag: '--max-frame <bytes>', default: DEFAULT_MAX_FRAME, unit: 'bytes', min: 64, help: 'largest incoming frame; a larger one closes the connection', group: 'limits' },
   frameRate: { flag: '--frame-rate <n>', default: 5000, unit: 'count', min: 1, help: 'frames per second one connection may send (v2: error reply past it; legacy: slowed down)', group: 'limits' },
   frameBurst: { flag: '--frame-burst <n>', default: 10_000, unit: 'count', min: 1, help: 'burst allowance of the frame rate', group: 'limits' },
   maxText: { flag: '--max-text <chars>', default: 16 * 1024, unit: 'chars', min: 1, help: 'longest chat message text', group: 'limits' },

@@ -44,6 +44,8 @@ export const Errors = {
   LOGIN_TIMEOUT: { errno: 129, errmsg: 'not logged in in time, closing' },
   /** more connections from one address than --max-connections-per-address */
   TOO_MANY_CONNECTIONS: { errno: 130, errmsg: 'too many connections from your address' },
+  /** a frame without "v":2 on a connection that speaks only v2 (a WebSocket) */
+  V2_ONLY: { errno: 131, errmsg: 'this connection speaks v2 only: send "v":2' },
 } as const;
 
 export type ErrorCode = keyof typeof Errors;

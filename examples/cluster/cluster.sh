@@ -2,7 +2,9 @@
 # A three-process clusterchat behind nginx on one machine.
 #   examples/cluster/cluster.sh start   # MariaDB and Redis if needed, 3 servers, nginx on :8000
 #   examples/cluster/cluster.sh stop
-# Settings (environment): LISTEN (127.0.0.1:8000), PORTS ("6000 6001 6002"),
+# Settings (environment): LISTEN (127.0.0.1:8000), PORTS ("6000 6001 6002"), WS_LISTEN
+# (127.0.0.1:8080: nginx's HTTP and WebSocket port, the browser client), WS_PORTS ("7000 7001 7002":
+# each server's --ws-port, one per PORTS entry),
 # CHAT_MYSQL_URL (mysql://root@127.0.0.1:3306/chat), CHAT_REDIS_URL (redis://127.0.0.1:6379),
 # RUN_DIR (examples/cluster/.run: pid files, logs, nginx.conf), START_TIMEOUT (20 s).
 # start checks every port first, refuses to start over a running cluster, and reports success
@@ -14,6 +16,8 @@ run="${RUN_DIR:-$here/.run}"
 START_TIMEOUT="${START_TIMEOUT:-20}"
 LISTEN="${LISTEN:-127.0.0.1:8000}"
 PORTS="${PORTS:-6000 6001 6002}"
+WS_LISTEN="${WS_LISTEN:-127.0.0.1:8080}"
+WS_PORTS="${WS_PORTS:-7000 7001 7002}"
 MYSQL_URL="${CHAT_MYSQL_URL:-mysql://root@127.0.0.1:3306/chat}"
 REDIS_URL="${CHAT_REDIS_URL:-redis://127.0.0.1:6379}"
 STREAM_MODULE="${STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}"
@@ -74,6 +78,11 @@ check_ports() {
     port_free 127.0.0.1 "$port" || fail "port $port (a chatserver's, PORTS=\"$PORTS\") is in use by another process; free it or choose other PORTS"
   done
   port_free "$(listen_host)" "$(listen_port)" || fail "port $(listen_port) (nginx's, LISTEN=$LISTEN) is in use by another process; free it or choose another LISTEN"
+  [ "$(echo $WS_PORTS | wc -w)" = "$(echo $PORTS | wc -w)" ] || fail "WS_PORTS (\"$WS_PORTS\") needs one port per PORTS entry (\"$PORTS\")"
+  for port in $WS_PORTS; do
+    port_free 127.0.0.1 "$port" || fail "port $port (a chatserver's WebSocket, WS_PORTS=\"$WS_PORTS\") is in use by another process; free it or choose other WS_PORTS"
+  done
+  port_free "${WS_LISTEN%:*}" "${WS_LISTEN##*:}" || fail "port ${WS_LISTEN##*:} (nginx's HTTP, WS_LISTEN=$WS_LISTEN) is in use by another process; free it or choose another WS_LISTEN"
 }
 
 # waits until the server on $1 (pid file $2) accepts connections; fails if it exits first
@@ -101,14 +110,19 @@ start() {
   [ -f "$root/dist/lib/cli/server.js" ] || (cd "$root" && npm run build)
   "$root/bin/chatserver" migrate --mysql "$MYSQL_URL"
   upstreams=""
+  ws_upstreams=""
+  local ws_ports=($WS_PORTS) i=0
   for port in $PORTS; do
-    "$root/bin/chatserver" --port "$port" --mysql "$MYSQL_URL" --redis "$REDIS_URL" \
+    "$root/bin/chatserver" --port "$port" --ws-port "${ws_ports[$i]}" --mysql "$MYSQL_URL" --redis "$REDIS_URL" \
       >"$run/server-$port.log" 2>&1 &
     echo $! >"$run/server-$port.pid"
     upstreams+="        server 127.0.0.1:$port max_fails=3 fail_timeout=30s;"$'\n'
+    ws_upstreams+="        server 127.0.0.1:${ws_ports[$i]} max_fails=3 fail_timeout=30s;\\n"
+    i=$((i + 1))
   done
   for port in $PORTS; do wait_server "$port" "$run/server-$port.pid"; done
   sed -e "s#{{STREAM_MODULE}}#$STREAM_MODULE#" -e "s#{{RUN_DIR}}#$run#g" -e "s#{{LISTEN}}#$LISTEN#" \
+    -e "s#{{WS_LISTEN}}#$WS_LISTEN#" -e "s#^{{WS_UPSTREAMS}}\$#${ws_upstreams%\\n}#" \
     -e "/{{UPSTREAMS}}/{
 r /dev/stdin
 d
@@ -119,6 +133,7 @@ d
   fi
   echo "clusterchat: $(echo $PORTS | wc -w) servers (ports $PORTS) behind nginx on $LISTEN"
   echo "  connect:  bin/chatclient ${LISTEN%:*} ${LISTEN##*:}    or    nc ${LISTEN%:*} ${LISTEN##*:}"
+  echo "  browser:  http://$WS_LISTEN/"
   echo "  logs:     $run/server-*.log"
   echo "  stop:     make cluster-stop"
 }

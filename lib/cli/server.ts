@@ -52,6 +52,7 @@ function toOptions(cmd: Command): ServerOptions {
 async function run(cmd: Command): Promise<void> {
   const opts = toOptions(cmd);
   await checkPortFree(opts.port, opts.host, '--port');
+  if (opts.wsPort !== null) await checkPortFree(opts.wsPort, opts.host, '--ws-port');
   if (opts.metricsPort !== null) await checkPortFree(opts.metricsPort, opts.metricsHost, '--metrics-port');
   const app = createApp(opts);
   let stopping = false;

@@ -8,8 +8,9 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { FrameDecoder, JsonObjectSplitter } from '../protocol/frame.js';
+import type { Wire, WireFrame } from './wire.js';
 
-export type WireFrame = Record<string, unknown>;
+export type { WireFrame };
 
 export interface Endpoint {
   host: string;
@@ -21,7 +22,7 @@ export interface Endpoint {
 /** the largest frame a client accepts from the server (a login reply can be big) */
 const MAX_INCOMING = 64 * 1024 * 1024;
 
-export class WireConnection extends EventEmitter<{ frame: [WireFrame]; close: [Error | null] }> {
+export class WireConnection extends EventEmitter<{ frame: [WireFrame]; close: [Error | null] }> implements Wire {
   readonly #socket: net.Socket;
   readonly #decoder: FrameDecoder | JsonObjectSplitter;
   readonly #terminator: string;

@@ -12,6 +12,8 @@ export interface Link {
   readonly address: string;
   /** the connection speaks v2 from its first frame carrying "v":2 on; legacy until then */
   v2: boolean;
+  /** the transport carries v2 only (a WebSocket): a frame without "v":2 is refused, errno 131 */
+  readonly v2only: boolean;
   /** its logged-in session, if any */
   session: Session | null;
   readonly closed: boolean;

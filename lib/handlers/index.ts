@@ -45,6 +45,7 @@ export async function dispatch(hub: Hub, conn: Link, text: string): Promise<void
     if (frame.v === 2 && !conn.v2) conn.v2 = true;
     msgid = msgidOf(frame);
     hub.stats.countIn(msgid);
+    if (conn.v2only && frame.v !== 2) throw new ChatError('V2_ONLY');
     const handler = msgid === null ? undefined : handlers.get(msgid);
     if (!handler || (handler.v2only && !conn.v2)) {
       throw new ChatError(msgid === null ? 'BAD_FIELD' : 'UNKNOWN_MSGID', msgid === null ? 'msgid' : String(msgid));

@@ -5,23 +5,11 @@
  */
 import { compareMids } from './mid.js';
 import { parseConv } from '../protocol/conv.js';
+import type { ConvSummary } from '../protocol/summary.js';
 import type { ConvId, ConvState, LogEvent, Store } from '../store/types.js';
 
-export interface ConvSummary {
-  conv: ConvId;
-  /** the last seq this user may see */
-  lastSeq: number;
-  /** seqs up to joinedSeq are before the user's time in the conversation */
-  joinedSeq: number;
-  delivered: number;
-  read: number;
-  unread: number;
-  /** present once the user left (or was removed from) a group */
-  leftSeq?: number;
-  /** one-to-one: how far the other user has received and read (the status of my messages) */
-  peerDelivered?: number;
-  peerRead?: number;
-}
+export type { ConvSummary };
+
 
 export function visibleTop(st: ConvState): number {
   return st.leftSeq ?? st.lastSeq;

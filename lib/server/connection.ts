@@ -1,18 +1,18 @@
 /**
- * One client socket: framing in, one write path out (the aedes `write` pattern). Frames queued
- * during a tick go out in one socket write, except on a legacy connection that has not shown
- * it reads line by line (a frame of its own ended by `\n`): the original console client ends
- * its frames with NUL, parses each read as one JSON object and aborts on two, so there every
- * frame is its own write, as the original server writes them. A socket that stays
- * unwritable past the drain timeout, or queues more than the byte cap, is cut off (its
- * messages stay in the log).
+ * One client connection (TCP or WebSocket, lib/server/transport.ts): framing in, one write path
+ * out (the aedes `write` pattern). Frames queued during a tick go out in one transport write,
+ * except on a legacy connection that has not shown it reads line by line (a frame of its own
+ * ended by `\n`): the original console client ends its frames with NUL, parses each read as one
+ * JSON object and aborts on two, so there every frame is its own write, as the original server
+ * writes them. A connection that stays unwritable past the drain timeout, or queues more than
+ * the byte cap, is cut off (its messages stay in the log).
  */
-import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { FrameDecoder } from '../protocol/frame.js';
 import type { Link } from '../core/link.js';
 import type { Session } from '../core/session.js';
 import type { Stats } from '../core/stats.js';
+import type { Transport, TransportKind } from './transport.js';
 
 export interface ConnectionOptions {
   stats: Stats;
@@ -34,13 +34,16 @@ export class Connection implements Link {
   lastFrameAt = performance.now();
   /** since when the connection has had no session (ms, performance.now(); kept fresh while it has one) */
   noSessionSince = performance.now();
-  /** the connection speaks v2 from its first frame carrying "v":2 on */
-  v2 = false;
+  /** the connection speaks v2 from its first frame carrying "v":2 on (a WebSocket from the start) */
+  v2: boolean;
+  /** a WebSocket: only v2 frames are handled (errno 131 otherwise) */
+  readonly v2only: boolean;
+  readonly transport: TransportKind;
   session: Session | null = null;
   /** a LOGIN or REG is being processed: later frames wait for its outcome */
   busy: Promise<void> | null = null;
 
-  readonly #socket: Socket;
+  readonly #wire: Transport;
   readonly #decoder: FrameDecoder;
   readonly #opts: ConnectionOptions;
   #out: string[] = [];
@@ -59,20 +62,20 @@ export class Connection implements Link {
    */
   #readsLines = false;
 
-  constructor(id: number, socket: Socket, log: Logger, opts: ConnectionOptions) {
+  constructor(id: number, socket: Transport, log: Logger, opts: ConnectionOptions) {
     this.id = id;
-    this.#socket = socket;
+    this.#wire = socket;
     this.#opts = opts;
     this.#decoder = new FrameDecoder(opts.maxFrame);
-    this.address = socket.remoteAddress ?? '?';
-    this.remote = `${this.address}:${socket.remotePort ?? 0}`;
-    this.log = log.child({ conn: id, remote: this.remote });
-    socket.setNoDelay(true);
-    socket.setKeepAlive(true, 30_000);
+    this.transport = socket.kind;
+    this.v2only = this.v2 = socket.kind === 'ws';
+    this.address = socket.remoteAddress;
+    this.remote = `${this.address}:${socket.remotePort}`;
+    this.log = log.child({ conn: id, remote: this.remote, ...(this.v2only ? { transport: socket.kind } : {}) });
   }
 
   get closed(): boolean {
-    return this.#closed || this.#socket.destroyed;
+    return this.#closed || this.#wire.destroyed;
   }
 
   /** feeds bytes to the decoder; false when a frame was over the limit */
@@ -119,25 +122,24 @@ export class Connection implements Link {
     const callbacks = this.#outCallbacks;
     this.#out = [];
     this.#outCallbacks = [];
-    let data: string;
-    if (this.batches || frames.length === 1) data = frames.join('\n') + '\n';
-    else {
+    let batch = frames;
+    if (!this.batches && frames.length > 1) {
       // one write per frame; the callbacks ride on the last (writes complete in order)
-      for (let i = 0; i < frames.length - 1; i++) this.#socket.write(frames[i] + '\n');
-      data = frames[frames.length - 1] + '\n';
+      for (let i = 0; i < frames.length - 1; i++) this.#wire.writeFrames([frames[i]!], undefined);
+      batch = [frames[frames.length - 1]!];
     }
-    const ok = this.#socket.write(
-      data,
+    const ok = this.#wire.writeFrames(
+      batch,
       callbacks.length === 0
         ? undefined
         : (err) => {
             // node also calls back without an error when the socket was destroyed meanwhile:
             // those bytes never left, and a legacy push must not count as delivered
-            if (!err && !this.#socket.destroyed) for (const cb of callbacks) cb();
+            if (!err && !this.#wire.destroyed) for (const cb of callbacks) cb();
           },
     );
-    if (this.#socket.writableLength > this.#opts.maxOutBytes) {
-      this.log.warn({ queued: this.#socket.writableLength }, 'slow reader: outgoing queue over the limit, disconnecting');
+    if (this.#wire.writableLength > this.#opts.maxOutBytes) {
+      this.log.warn({ queued: this.#wire.writableLength }, 'slow reader: outgoing queue over the limit, disconnecting');
       this.destroy();
       return;
     }
@@ -147,7 +149,7 @@ export class Connection implements Link {
         this.destroy();
       }, this.#opts.drainTimeoutMs);
       this.#drainTimer.unref();
-      this.#socket.once('drain', () => {
+      this.#wire.onceDrain(() => {
         if (this.#drainTimer) clearTimeout(this.#drainTimer);
         this.#drainTimer = null;
       });
@@ -190,11 +192,11 @@ export class Connection implements Link {
 
   /** reading pauses while anything holds it (the frame rate, the backlog) */
   #hold(): void {
-    if (this.#holds++ === 0 && !this.closed) this.#socket.pause();
+    if (this.#holds++ === 0 && !this.closed) this.#wire.pause();
   }
 
   #unhold(): void {
-    if (--this.#holds === 0 && !this.closed) this.#socket.resume();
+    if (--this.#holds === 0 && !this.closed) this.#wire.resume();
   }
 
   /** writes what is queued, then half-closes */
@@ -202,17 +204,17 @@ export class Connection implements Link {
     if (this.closed) return;
     this.#flush();
     this.#closed = true;
-    this.#socket.end();
+    this.#wire.end();
   }
 
   destroy(): void {
     this.#closed = true;
     if (this.#drainTimer) clearTimeout(this.#drainTimer);
     this.#drainTimer = null;
-    this.#socket.destroy();
+    this.#wire.destroy();
   }
 
   get queuedBytes(): number {
-    return this.#socket.writableLength;
+    return this.#wire.writableLength;
   }
 }

@@ -31,6 +31,15 @@ export function buildRegistry(hub: Hub, server: ChatServer): Registry {
     },
   });
   new Gauge({
+    name: 'chat_connections_by_transport',
+    help: 'open client connections by transport: tcp (TCP and TLS) or ws (WebSocket, --ws-port)',
+    labelNames: ['transport'],
+    registers: [registry],
+    collect() {
+      for (const transport of ['tcp', 'ws'] as const) this.set({ transport }, server.connectionsOf(transport));
+    },
+  });
+  new Gauge({
     name: 'chat_sessions',
     help: 'logged-in sessions on this process',
     registers: [registry],

@@ -1,17 +1,33 @@
 /**
- * The TCP server: accepts connections, frames their input, runs each connection's frames in
- * order through the dispatcher, and shuts down gracefully.
+ * The server: accepts TCP connections (and WebSocket ones with --ws-port), frames their input,
+ * runs each connection's frames in order through the dispatcher, and shuts down gracefully.
  */
 import { readFileSync } from 'node:fs';
+import type http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
+import type { RawData, WebSocket } from 'ws';
 import { ChatError, Errors, type ErrorCode } from '../errors.js';
 import { dispatch, rejectFrame } from '../handlers/index.js';
-import { MsgId } from '../protocol/msgid.js';
+import { errorReply, notice } from '../protocol/frames.js';
 import { Connection } from './connection.js';
 import type { Hub } from '../core/hub.js';
 import { TokenBucket } from './limits.js';
+import { TcpTransport, type Transport, type TransportKind } from './transport.js';
+import { createWebServer } from './web.js';
+import { WsTransport } from './ws.js';
+
+/** what the server does with an admitted connection's input */
+interface Intake {
+  readonly bucket: TokenBucket;
+  /** a complete frame: handled in its turn */
+  frame: (text: string) => void;
+  /** runs after the frames before it */
+  then: (job: () => void) => void;
+  /** the transport closed */
+  closed: () => void;
+}
 
 /** how often v2 connections are checked for idleness */
 const IDLE_SWEEP_MS = 1000;
@@ -20,6 +36,8 @@ export class ChatServer {
   readonly hub: Hub;
   readonly log: Logger;
   readonly #server: net.Server | tls.Server;
+  /** the WebSocket port (and the browser client's files), with --ws-port */
+  readonly #web: http.Server | null;
   readonly #conns = new Set<Connection>();
   /** raw TCP sockets open, by address, TLS handshakes included: what the connection caps count */
   readonly #perAddress = new Map<string, number>();
@@ -42,15 +60,18 @@ export class ChatServer {
             (socket) => this.#accept(socket),
           )
         : net.createServer((socket) => this.#accept(socket));
-    // before the accept handler: every socket is counted from its first moment
-    this.#server.prependListener('connection', (raw: net.Socket) => this.#count(raw, tlsOn));
-    this.#server.on('error', (err) => this.log.error({ err }, 'server error'));
-    if (tlsCert) {
-      // a failed or timed-out handshake (--tls-handshake-timeout) is not closed by node itself
-      this.#server.on('tlsClientError', (err, socket) => {
-        this.log.debug({ err }, 'TLS handshake failed');
-        socket.destroy();
-      });
+    this.#web = hub.opts.wsPort === null ? null : createWebServer(hub.opts, (ws, socket) => this.#acceptWebSocket(ws, socket));
+    for (const server of this.#web ? [this.#server, this.#web] : [this.#server]) {
+      // before the accept handler: every socket is counted from its first moment
+      server.prependListener('connection', (raw: net.Socket) => this.#count(raw, tlsOn));
+      server.on('error', (err) => this.log.error({ err }, 'server error'));
+      if (tlsCert) {
+        // a failed or timed-out handshake (--tls-handshake-timeout) is not closed by node itself
+        server.on('tlsClientError', (err: Error, socket: net.Socket) => {
+          this.log.debug({ err }, 'TLS handshake failed');
+          socket.destroy();
+        });
+      }
     }
     this.#idleSweep = setInterval(() => this.#sweep(), IDLE_SWEEP_MS);
     this.#idleSweep.unref();
@@ -107,12 +128,8 @@ export class ChatServer {
    * client gets nothing it does not know: wait briefly for the first frame, tell a v2 client
    * why, and close either way.
    */
-  #refuseOverCap(conn: Connection, socket: net.Socket, code: 'SERVER_FULL' | 'TOO_MANY_CONNECTIONS'): void {
-    this.#release.get(`${conn.address}:${socket.remotePort ?? 0}`)?.();
-    conn.log.warn(
-      code === 'SERVER_FULL' ? { max: this.hub.opts.maxConnections } : { maxPerAddress: this.hub.opts.maxConnectionsPerAddress },
-      code === 'SERVER_FULL' ? 'connection limit reached; refusing' : 'connection limit of this address reached; refusing',
-    );
+  #refuseOverCap(conn: Connection, socket: net.Socket, code: OverCap): void {
+    this.#stopCounting(conn, code);
     const timer = setTimeout(() => conn.destroy(), 2000);
     timer.unref();
     socket.once('close', () => clearTimeout(timer));
@@ -122,27 +139,50 @@ export class ChatServer {
     });
   }
 
+  /** which cap a new connection is over, if any */
+  #overCap(conn: Connection): OverCap | null {
+    const opts = this.hub.opts;
+    if (this.#open > opts.maxConnections) return 'SERVER_FULL';
+    if ((this.#perAddress.get(conn.address) ?? 0) > opts.maxConnectionsPerAddress) return 'TOO_MANY_CONNECTIONS';
+    return null;
+  }
+
+  /** a connection being refused no longer counts against the caps */
+  #stopCounting(conn: Connection, code: OverCap): void {
+    this.#release.get(conn.remote)?.();
+    conn.log.warn(
+      code === 'SERVER_FULL' ? { max: this.hub.opts.maxConnections } : { maxPerAddress: this.hub.opts.maxConnectionsPerAddress },
+      code === 'SERVER_FULL' ? 'connection limit reached; refusing' : 'connection limit of this address reached; refusing',
+    );
+  }
+
   /** tells a v2 client why, then closes */
   #refuse(conn: Connection, code: ErrorCode, detail?: string): void {
     if (conn.v2) {
       const e = Errors[code];
-      conn.send({ msgid: MsgId.ERROR_MSG, v: 2, errno: e.errno, errmsg: detail ? `${e.errmsg} (${detail})` : e.errmsg, reqmsgid: null });
+      conn.send(errorReply(e.errno, detail ? `${e.errmsg} (${detail})` : e.errmsg, null));
     }
     conn.end();
   }
 
   listen(port: number, host: string): Promise<net.AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', reject);
-        resolve(this.#server.address() as net.AddressInfo);
-      });
-    });
+    return listenOn(this.#server, port, host);
+  }
+
+  /** starts the WebSocket port (--ws-port); null when it is off */
+  async listenWeb(port: number, host: string): Promise<net.AddressInfo | null> {
+    return this.#web ? listenOn(this.#web, port, host) : null;
   }
 
   get connectionCount(): number {
     return this.#conns.size;
+  }
+
+  /** open connections of one transport */
+  connectionsOf(kind: TransportKind): number {
+    let n = 0;
+    for (const c of this.#conns) if (c.transport === kind) n++;
+    return n;
   }
 
   /** bytes waiting in every connection's socket buffer */
@@ -152,13 +192,9 @@ export class ChatServer {
     return n;
   }
 
-  #accept(socket: net.Socket): void {
-    if (this.#closing) {
-      socket.destroy();
-      return;
-    }
+  #connection(transport: Transport): Connection {
     const opts = this.hub.opts;
-    const conn = new Connection(this.#nextId++, socket, this.log, {
+    return new Connection(this.#nextId++, transport, this.log, {
       stats: this.hub.stats,
       maxFrame: opts.maxFrame,
       maxOutBytes: opts.maxOutBytes,
@@ -166,15 +202,66 @@ export class ChatServer {
       maxPendingFrames: opts.maxPendingFrames,
       maxPendingBytes: opts.maxPendingBytes,
     });
+  }
+
+  #accept(socket: net.Socket): void {
+    if (this.#closing) {
+      socket.destroy();
+      return;
+    }
+    const opts = this.hub.opts;
+    const conn = this.#connection(new TcpTransport(socket));
     socket.on('error', (err) => conn.log.debug({ err }, 'socket error'));
-    if (this.#open > opts.maxConnections) {
-      this.#refuseOverCap(conn, socket, 'SERVER_FULL');
+    const cap = this.#overCap(conn);
+    if (cap) {
+      this.#refuseOverCap(conn, socket, cap);
       return;
     }
-    if ((this.#perAddress.get(conn.address) ?? 0) > opts.maxConnectionsPerAddress) {
-      this.#refuseOverCap(conn, socket, 'TOO_MANY_CONNECTIONS');
+    const intake = this.#admit(conn);
+    socket.on('data', (chunk: Buffer) => {
+      if (conn.closed) return;
+      if (!conn.feed(chunk, intake.frame)) {
+        conn.log.warn({ max: opts.maxFrame }, 'frame over the size limit; closing the connection');
+        intake.then(() => this.#refuse(conn, 'FRAME_TOO_LARGE', `limit ${opts.maxFrame} bytes`));
+        return;
+      }
+      // a legacy client cannot read an error reply: over its rate it is slowed down instead
+      if (!conn.v2 && intake.bucket.waitMs() > 0) conn.pauseFor(intake.bucket.waitMs());
+    });
+    socket.on('close', intake.closed);
+  }
+
+  /** a WebSocket on the --ws-port: one frame per message, v2 from the start */
+  #acceptWebSocket(ws: WebSocket, socket: net.Socket): void {
+    if (this.#closing) {
+      ws.terminate();
       return;
     }
+    const conn = this.#connection(new WsTransport(ws, socket));
+    ws.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') conn.log.warn({ max: this.hub.opts.maxFrame }, 'frame over the size limit; closing the connection');
+      else conn.log.debug({ err }, 'websocket error');
+    });
+    const cap = this.#overCap(conn);
+    if (cap) {
+      this.#stopCounting(conn, cap);
+      this.#refuse(conn, cap);
+      return;
+    }
+    const intake = this.#admit(conn);
+    ws.on('message', (data: RawData) => {
+      if (conn.closed) return;
+      const text = messageText(data);
+      // blank frames are ignored, as on TCP
+      if (text.charCodeAt(0) <= 0x20 && text.trim() === '') return;
+      intake.frame(text);
+    });
+    ws.on('close', intake.closed);
+  }
+
+  /** a connection within the caps: its frames go through the dispatcher one after another */
+  #admit(conn: Connection): Intake {
+    const opts = this.hub.opts;
     this.#conns.add(conn);
     conn.log.info('connected');
     const bucket = new TokenBucket(opts.frameRate, opts.frameBurst);
@@ -184,34 +271,30 @@ export class ChatServer {
       conn.framePending(text.length);
       serial = serial.then(job).finally(() => conn.frameDone(text.length));
     };
-    const onFrame = (text: string) => {
-      conn.lastFrameAt = performance.now();
-      if (!conn.v2) bucket.takeOnCredit();
-      else if (!bucket.take()) {
-        // dropped, and said so in its turn (after the replies to the frames before it)
-        const err = new ChatError('RATE_LIMITED', `at most ${opts.frameRate} frames/s`);
-        enqueue(text, () => rejectFrame(conn, text, err));
-        return;
-      }
-      enqueue(text, () => dispatch(this.hub, conn, text));
+    return {
+      bucket,
+      frame: (text: string) => {
+        conn.lastFrameAt = performance.now();
+        if (!conn.v2) bucket.takeOnCredit();
+        else if (!bucket.take()) {
+          // dropped, and said so in its turn (after the replies to the frames before it)
+          const err = new ChatError('RATE_LIMITED', `at most ${opts.frameRate} frames/s`);
+          enqueue(text, () => rejectFrame(conn, text, err));
+          return;
+        }
+        enqueue(text, () => dispatch(this.hub, conn, text));
+      },
+      then: (job) => {
+        serial = serial.then(job);
+      },
+      closed: () => {
+        this.#conns.delete(conn);
+        conn.destroy();
+        const s = conn.session;
+        if (s) void serial.then(() => this.hub.closeSession(s));
+        conn.log.info({ user: s?.userId }, 'disconnected');
+      },
     };
-    socket.on('data', (chunk: Buffer) => {
-      if (conn.closed) return;
-      if (!conn.feed(chunk, onFrame)) {
-        conn.log.warn({ max: opts.maxFrame }, 'frame over the size limit; closing the connection');
-        serial = serial.then(() => this.#refuse(conn, 'FRAME_TOO_LARGE', `limit ${opts.maxFrame} bytes`));
-        return;
-      }
-      // a legacy client cannot read an error reply: over its rate it is slowed down instead
-      if (!conn.v2 && bucket.waitMs() > 0) conn.pauseFor(bucket.waitMs());
-    });
-    socket.on('close', () => {
-      this.#conns.delete(conn);
-      conn.destroy();
-      const s = conn.session;
-      if (s) void serial.then(() => this.hub.closeSession(s));
-      conn.log.info({ user: s?.userId }, 'disconnected');
-    });
   }
 
   /**
@@ -222,12 +305,17 @@ export class ChatServer {
     if (this.#closing) return;
     this.#closing = true;
     clearInterval(this.#idleSweep);
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const web = this.#web;
+    const closed = Promise.all([
+      new Promise<void>((resolve) => this.#server.close(() => resolve())),
+      ...(web?.listening ? [new Promise<void>((resolve) => web.close(() => resolve()))] : []),
+    ]);
+    web?.closeIdleConnections();
     await this.hub.shutdown();
     for (const conn of this.#conns) {
       if (conn.v2) {
         const e = Errors.SHUTTING_DOWN;
-        conn.send({ msgid: MsgId.NOTICE_MSG, v: 2, notice: 'shutdown', errno: e.errno, errmsg: e.errmsg });
+        conn.send(notice('shutdown', e.errno, e.errmsg));
       }
       conn.end();
     }
@@ -238,4 +326,22 @@ export class ChatServer {
     await closed;
     clearTimeout(grace);
   }
+}
+
+type OverCap = 'SERVER_FULL' | 'TOO_MANY_CONNECTIONS';
+
+function listenOn(server: net.Server, port: number, host: string): Promise<net.AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as net.AddressInfo);
+    });
+  });
+}
+
+/** a WebSocket message's text (a binary message's bytes are read as UTF-8 too) */
+function messageText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  return (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)).toString('utf8');
 }

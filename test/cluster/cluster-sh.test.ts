@@ -20,16 +20,27 @@ const NGINX = existsSync('/usr/lib/nginx/modules/ngx_stream_module.so');
 interface Ports {
   listen: number;
   servers: number[];
+  wsListen: number;
+  wsServers: number[];
 }
 
 async function ports(): Promise<Ports> {
-  return { listen: await freePort(), servers: [await freePort(), await freePort(), await freePort()] };
+  const three = async () => [await freePort(), await freePort(), await freePort()];
+  return { listen: await freePort(), servers: await three(), wsListen: await freePort(), wsServers: await three() };
 }
 
 /** runs cluster.sh; resolves when it exits (its servers and nginx live on) */
 function clusterSh(run: string, p: Ports, cmd: 'start' | 'stop', env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
   const child = spawn('env', ['-u', 'NODE_OPTIONS', 'bash', SCRIPT, cmd], {
-    env: { ...process.env, RUN_DIR: run, LISTEN: `127.0.0.1:${p.listen}`, PORTS: p.servers.join(' '), ...env },
+    env: {
+      ...process.env,
+      RUN_DIR: run,
+      LISTEN: `127.0.0.1:${p.listen}`,
+      PORTS: p.servers.join(' '),
+      WS_LISTEN: `127.0.0.1:${p.wsListen}`,
+      WS_PORTS: p.wsServers.join(' '),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

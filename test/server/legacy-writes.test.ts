@@ -9,6 +9,7 @@ import net from 'node:net';
 import { pino } from 'pino';
 import t, { type Test } from 'tap';
 import { Connection } from '../../lib/server/connection.js';
+import { TcpTransport } from '../../lib/server/transport.js';
 import { Stats } from '../../lib/core/stats.js';
 import { LineClient, login, register, startServer, waitFor } from '../fixtures/harness.js';
 
@@ -44,7 +45,7 @@ async function connectionPair(t: Test): Promise<{ conn: Connection; writes: stri
     server.close();
   });
   const writes = spyWrites(t, (s) => s === socket);
-  const conn = new Connection(1, socket, pino({ level: 'silent' }), {
+  const conn = new Connection(1, new TcpTransport(socket), pino({ level: 'silent' }), {
     stats: new Stats(),
     maxFrame: 65536,
     maxOutBytes: 1 << 20,

@@ -3,7 +3,7 @@
  * server can answer (lib/errors.ts), a sentence for a server that is not there, and the exit
  * codes of the non-interactive commands.
  */
-import { ChatReplyError, FrameTooLargeError, ResendLimitError } from '../../client/client.js';
+import { ChatReplyError, FrameTooLargeError, ResendLimitError } from '../../client/core.js';
 import { Errors } from '../../errors.js';
 import { MsgId } from '../../protocol/msgid.js';
 
@@ -69,6 +69,7 @@ const SENTENCES: Record<string, string> = {
   INTERNAL_ERROR: 'the server hit an internal error (a bug, reported in its log); try again',
   LOGIN_TIMEOUT: 'the server closed the connection: it was not logged in in time',
   TOO_MANY_CONNECTIONS: 'too many connections from your address; close some and try again',
+  V2_ONLY: 'this connection (a WebSocket) speaks v2 only: every frame needs "v":2',
 };
 
 /** errno -> the codes that carry it (errno 1 has two), and their standard texts */

@@ -9,7 +9,7 @@
  *
  * `#<seq>` is the message's position in its conversation; recall, read and status take it.
  */
-import type { ChatEvent, LoginInfo } from '../../client/client.js';
+import type { ChatEvent, LoginInfo } from '../../client/core.js';
 import type { LegacyMessage } from '../../client/legacy.js';
 
 export const START_MENU = ['========================', '1. login', '2. register', '3. quit', '========================', ''].join('\n');
