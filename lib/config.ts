@@ -43,6 +43,7 @@ export interface ServerOptions {
   registrationsPerAddress: number;
   registrationWindowMs: number;
   scryptParams: string;
+  tokenTtlMs: number;
   recallWindowMs: number;
   maxOfflineMsgs: number;
   maxBatch: number;
@@ -144,6 +145,14 @@ export const OPTIONS: OptionTable = {
       }
     },
     help: 'scrypt cost of new password hashes (log2 N, r, p); cheaper stored hashes are redone at the next login',
+    group: 'limits',
+  },
+  tokenTtlMs: {
+    flag: '--token-ttl <seconds>',
+    default: 30 * 24 * 3600_000,
+    unit: 's',
+    min: 1,
+    help: 'a v2 session token resumes without the password for this long after it was issued (each resume issues the next)',
     group: 'limits',
   },
   recallWindowMs: { flag: '--recall-window <seconds>', default: 120_000, unit: 's', min: 0, help: 'how long after sending a sender may recall a message', group: 'limits' },

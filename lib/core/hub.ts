@@ -182,8 +182,8 @@ export class Hub {
   // ---- sessions (sessions.ts)
 
   /** see Sessions.open */
-  openSession(conn: Link, user: UserRecord, replace?: string): Promise<Session | 'busy' | 'full'> {
-    return this.#sessions.open(conn, user, replace);
+  openSession(conn: Link, user: UserRecord, device?: string): Promise<Session | 'busy' | 'full'> {
+    return this.#sessions.open(conn, user, device);
   }
 
   closeSession(session: Session): Promise<void> {
