@@ -112,10 +112,14 @@ export class BenchConn {
     return p;
   }
 
-  /** LOGIN; resolves the reply (throws unless errno 0) */
+  /** LOGIN; resolves the reply (throws unless errno 0); a v2 "busy" (131) is retried after its retryAfterMs */
   async login(id: number, password: string, v2: boolean, ms = 120_000): Promise<Frame> {
     const frame: Frame = v2 ? { msgid: 1, v: 2, id, password, cmid: `login-${id}` } : { msgid: 1, id, password };
-    const r = await this.request(frame, (f) => f.msgid === 2, ms);
+    let r = await this.request(frame, (f) => f.msgid === 2, ms);
+    while (r.errno === 131 && typeof r.retryAfterMs === 'number') {
+      await new Promise((resolve) => setTimeout(resolve, r.retryAfterMs as number));
+      r = await this.request(frame, (f) => f.msgid === 2, ms);
+    }
     if (r.errno !== 0) throw new Error(`login ${id}: ${JSON.stringify(r)}`);
     this.userId = id;
     this.v2 = v2;

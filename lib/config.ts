@@ -44,6 +44,8 @@ export interface ServerOptions {
   registrationWindowMs: number;
   scryptParams: string;
   tokenTtlMs: number;
+  hashConcurrency: number;
+  hashQueue: number;
   recallWindowMs: number;
   maxOfflineMsgs: number;
   maxBatch: number;
@@ -145,6 +147,23 @@ export const OPTIONS: OptionTable = {
       }
     },
     help: 'scrypt cost of new password hashes (log2 N, r, p); cheaper stored hashes are redone at the next login',
+    group: 'limits',
+  },
+  hashConcurrency: {
+    flag: '--hash-concurrency <n>',
+    default: 1,
+    unit: 'count',
+    min: 1,
+    max: 64,
+    help: 'password hashes (scrypt, for LOGIN with a password and REG) computed at once, off the event loop',
+    group: 'limits',
+  },
+  hashQueue: {
+    flag: '--hash-queue <n>',
+    default: 100,
+    unit: 'count',
+    min: 0,
+    help: 'password hashes waiting for their turn; past it a LOGIN with a password or a REG is refused with errno 131 and retryAfterMs',
     group: 'limits',
   },
   tokenTtlMs: {

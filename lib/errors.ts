@@ -44,6 +44,8 @@ export const Errors = {
   LOGIN_TIMEOUT: { errno: 129, errmsg: 'not logged in in time, closing' },
   /** more connections from one address than --max-connections-per-address */
   TOO_MANY_CONNECTIONS: { errno: 130, errmsg: 'too many connections from your address' },
+  /** --hash-queue password hashes already wait their turn: a LOGIN with a password or a REG is refused at once */
+  BUSY: { errno: 131, errmsg: 'server busy, try again' },
 } as const;
 
 export type ErrorCode = keyof typeof Errors;

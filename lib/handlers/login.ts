@@ -27,7 +27,7 @@ function fail(conn: Link, frame: Frame, code: ErrorCode, detail?: string, retryA
   if (!conn.v2) {
     // the original client waits for this reply, knows errno 1 and 2, and prints errmsg
     if (code === 'ACCOUNT_IN_USE') conn.send({ errmsg: Errors.ACCOUNT_IN_USE.errmsg, errno: Errors.ACCOUNT_IN_USE.errno, msgid: MsgId.LOGIN_MSG_ACK });
-    else conn.send({ errmsg: code === 'RATE_LIMITED' ? errmsg : Errors.LOGIN_INVALID.errmsg, errno: Errors.LOGIN_INVALID.errno, msgid: MsgId.LOGIN_MSG_ACK });
+    else conn.send({ errmsg: code === 'RATE_LIMITED' || code === 'BUSY' ? errmsg : Errors.LOGIN_INVALID.errmsg, errno: Errors.LOGIN_INVALID.errno, msgid: MsgId.LOGIN_MSG_ACK });
     return;
   }
   const cmid = echoCmid(frame);
@@ -86,7 +86,10 @@ async function replyV2(hub: Hub, conn: Link, session: Session, frame: Frame, tok
 async function rehash(hub: Hub, conn: Link, userId: number, password: string, oldHash: string): Promise<void> {
   try {
     const cost = hub.opts.scryptParams;
-    const replaced = await hub.store.replacePasswordHash(userId, oldHash, await hashPassword(password, scryptCost(cost)));
+    const hashing = hub.hashes.run(() => hashPassword(password, scryptCost(cost)));
+    // the next login does it when there is time
+    if (!hashing) return conn.log.info({ user: userId }, 'password rehash skipped: too many hashes waiting');
+    const replaced = await hub.store.replacePasswordHash(userId, oldHash, await hashing);
     conn.log.info({ user: userId, cost, replaced }, 'password rehashed at the configured cost');
   } catch (err) {
     conn.log.warn({ err, user: userId }, 'password rehash failed; the old hash stays');
@@ -110,7 +113,16 @@ async function byPassword(hub: Hub, conn: Link, frame: Frame, userId: number, pa
   }
   const cost = scryptCost(hub.opts.scryptParams);
   const user = await hub.store.getUser(userId);
-  const verdict = await verifyPassword(password, user?.passwordHash ?? null, cost);
+  const checking = hub.hashes.run(() => verifyPassword(password, user?.passwordHash ?? null, cost));
+  if (!checking) {
+    // not checked: the attempt does not count
+    void hub.authLimits.loginCancelled(admitted.ticket).catch((err: unknown) => conn.log.warn({ err }, 'could not give back a login attempt'));
+    const { detail, retryAfterMs } = hub.hashes.refusal();
+    conn.log.info({ user: userId, retryAfterMs }, 'login refused: too many password checks waiting');
+    fail(conn, frame, 'BUSY', detail, retryAfterMs);
+    return null;
+  }
+  const verdict = await checking;
   if (!verdict.ok || !user) {
     conn.log.info({ user: userId }, 'login refused: invalid id or password');
     fail(conn, frame, 'LOGIN_INVALID');

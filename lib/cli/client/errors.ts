@@ -69,6 +69,7 @@ const SENTENCES: Record<string, string> = {
   INTERNAL_ERROR: 'the server hit an internal error (a bug, reported in its log); try again',
   LOGIN_TIMEOUT: 'the server closed the connection: it was not logged in in time',
   TOO_MANY_CONNECTIONS: 'too many connections from your address; close some and try again',
+  BUSY: 'the server is busy checking passwords; try again in a moment',
 };
 
 /** errno -> the codes that carry it (errno 1 has two), and their standard texts */
