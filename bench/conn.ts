@@ -8,6 +8,7 @@
 import net from 'node:net';
 import { WebSocket } from 'ws';
 import { FrameDecoder } from '../lib/protocol/frame.js';
+import { Errors } from '../lib/errors.js';
 
 export type Frame = Record<string, unknown>;
 
@@ -142,10 +143,14 @@ export class BenchConn {
     return p;
   }
 
-  /** LOGIN; resolves the reply (throws unless errno 0) */
+  /** LOGIN; resolves the reply (throws unless errno 0); a v2 "busy" (132) is retried after its retryAfterMs */
   async login(id: number, password: string, v2: boolean, ms = 120_000): Promise<Frame> {
     const frame: Frame = v2 ? { msgid: 1, v: 2, id, password, cmid: `login-${id}` } : { msgid: 1, id, password };
-    const r = await this.request(frame, (f) => f.msgid === 2, ms);
+    let r = await this.request(frame, (f) => f.msgid === 2, ms);
+    while (r.errno === Errors.BUSY.errno && typeof r.retryAfterMs === 'number') {
+      await new Promise((resolve) => setTimeout(resolve, r.retryAfterMs as number));
+      r = await this.request(frame, (f) => f.msgid === 2, ms);
+    }
     if (r.errno !== 0) throw new Error(`login ${id}: ${JSON.stringify(r)}`);
     this.userId = id;
     this.v2 = v2;

@@ -236,7 +236,8 @@ export function runTmpDir(): { dir: string; remove: () => void } {
 
 /**
  * connects one socket per user (on `endpointOf(i)`) and logs each in, `parallel` at a time;
- * a legacy login refused as "in use" (a previous session of the user still closing) is retried
+ * a legacy login refused as "in use" (a previous session of the user still closing) or "server
+ * busy" (too many password checks queued) is retried
  */
 export async function loginMany(
   env: BenchEnv,
@@ -255,7 +256,8 @@ export async function loginMany(
         await c.login(id, env.password, v2);
         break;
       } catch (err) {
-        if (attempt < 50 && String(err).includes('"errno":2')) {
+        // "in use": the previous session still closing; "server busy" (legacy, no retryAfterMs): hashes queued
+        if (attempt < 50 && /"errno":2|server busy/.test(String(err))) {
           await sleep(100);
           continue;
         }

@@ -1,7 +1,7 @@
 /**
  * The benchmark runner: `make bench`, or `npm run bench -- [options]`.
  *
- *   --scenario <list>   1..6, comma-separated or repeated (default: all). Scenario 1 and 2
+ *   --scenario <list>   1..7, comma-separated or repeated (default: all). Scenario 1 and 2
  *                       include the relay baseline.
  *   --quick             tiny sizes (a smoke run of a few seconds per scenario)
  *   --target h:p[,h:p]  run against given servers instead of starting them (the second one is
@@ -33,6 +33,7 @@ import { scenario5 } from './scenarios/connections.js';
 import { scenario3 } from './scenarios/fanout.js';
 import { scenario4 } from './scenarios/offline.js';
 import { scenario1, scenario2 } from './scenarios/one-to-one.js';
+import { scenario7 } from './scenarios/resume.js';
 import { scenario6 } from './scenarios/status-recall.js';
 import { ROOT, log, randomId, reachable } from './util.js';
 
@@ -72,9 +73,9 @@ function parseArgs(argv: string[]): Args {
       case '--scenario':
       case '-s':
         for (const s of value().split(',')) {
-          if (s === 'all') a.scenarios.push(1, 2, 3, 4, 5, 6);
-          else if (/^[1-6]$/.test(s)) a.scenarios.push(Number(s));
-          else throw new Error(`unknown scenario ${s} (1..6 or all)`);
+          if (s === 'all') a.scenarios.push(1, 2, 3, 4, 5, 6, 7);
+          else if (/^[1-7]$/.test(s)) a.scenarios.push(Number(s));
+          else throw new Error(`unknown scenario ${s} (1..7 or all)`);
         }
         break;
       case '--quick':
@@ -125,7 +126,7 @@ function parseArgs(argv: string[]): Args {
     }
   }
   if (a.targets) a.targets.forEach((t, k) => (t.pid = pids[k]));
-  if (a.scenarios.length === 0) a.scenarios = [1, 2, 3, 4, 5, 6];
+  if (a.scenarios.length === 0) a.scenarios = [1, 2, 3, 4, 5, 6, 7];
   a.scenarios = [...new Set(a.scenarios)].sort();
   if (a.doc === 'default') a.doc = a.quick || a.server ? null : path.join(ROOT, 'docs/BENCHMARKS.md');
   return a;
@@ -189,6 +190,7 @@ async function main(): Promise<number> {
       if (s === 4) await run('4', () => scenario4(ctx, args.targets ? ['embedded'] : clusterOk ? ['embedded', 'cluster'] : ['embedded']));
       if (s === 5) await run('5', () => scenario5(ctx));
       if (s === 6) await run('6', () => scenario6(ctx));
+      if (s === 7) await run('7', () => scenario7(ctx));
     }
   } finally {
     tmp.remove();

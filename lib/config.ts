@@ -45,6 +45,9 @@ export interface ServerOptions {
   registrationsPerAddress: number;
   registrationWindowMs: number;
   scryptParams: string;
+  tokenTtlMs: number;
+  hashConcurrency: number;
+  hashQueue: number;
   recallWindowMs: number;
   maxOfflineMsgs: number;
   maxBatch: number;
@@ -155,6 +158,31 @@ export const OPTIONS: OptionTable = {
       }
     },
     help: 'scrypt cost of new password hashes (log2 N, r, p); cheaper stored hashes are redone at the next login',
+    group: 'limits',
+  },
+  hashConcurrency: {
+    flag: '--hash-concurrency <n>',
+    default: 1,
+    unit: 'count',
+    min: 1,
+    max: 64,
+    help: 'password hashes (scrypt, for LOGIN with a password and REG) computed at once, off the event loop',
+    group: 'limits',
+  },
+  hashQueue: {
+    flag: '--hash-queue <n>',
+    default: 100,
+    unit: 'count',
+    min: 0,
+    help: 'password hashes waiting for their turn; past it a LOGIN with a password or a REG is refused with errno 132 and retryAfterMs',
+    group: 'limits',
+  },
+  tokenTtlMs: {
+    flag: '--token-ttl <seconds>',
+    default: 30 * 24 * 3600_000,
+    unit: 's',
+    min: 1,
+    help: 'a v2 session token resumes without the password for this long after it was issued (each resume issues the next)',
     group: 'limits',
   },
   recallWindowMs: { flag: '--recall-window <seconds>', default: 120_000, unit: 's', min: 0, help: 'how long after sending a sender may recall a message', group: 'limits' },

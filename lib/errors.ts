@@ -46,6 +46,8 @@ export const Errors = {
   TOO_MANY_CONNECTIONS: { errno: 130, errmsg: 'too many connections from your address' },
   /** a frame without "v":2 on a connection that speaks only v2 (a WebSocket) */
   V2_ONLY: { errno: 131, errmsg: 'this connection speaks v2 only: send "v":2' },
+  /** --hash-queue password hashes already wait their turn: a LOGIN with a password or a REG is refused at once */
+  BUSY: { errno: 132, errmsg: 'server busy, try again' },
 } as const;
 
 export type ErrorCode = keyof typeof Errors;

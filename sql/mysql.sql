@@ -76,3 +76,17 @@ CREATE TABLE IF NOT EXISTS event (
   UNIQUE KEY event_mid (mid),
   UNIQUE KEY event_cmid (sender_id, cmid)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- v2 resume credentials: only the SHA-256 of each token (hex), never the token; one row per
+-- device (a password login starts one; each resume replaces its token: rotation)
+CREATE TABLE IF NOT EXISTS session_tokens (
+  hash CHAR(64) NOT NULL,
+  user_id INT UNSIGNED NOT NULL,
+  device VARCHAR(64) NOT NULL,
+  -- ms since the epoch: the device's password login, the token's end, its last resume
+  created BIGINT NOT NULL,
+  expires BIGINT NOT NULL,
+  last_used BIGINT NULL,
+  PRIMARY KEY (hash),
+  UNIQUE KEY session_tokens_device (user_id, device)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -65,3 +65,16 @@ CREATE TABLE IF NOT EXISTS event (
   PRIMARY KEY (conv, seq),
   UNIQUE (sender_id, cmid)
 );
+
+-- v2 resume credentials: only the SHA-256 of each token (hex), never the token; one row per
+-- device (a password login starts one; each resume replaces its token: rotation)
+CREATE TABLE IF NOT EXISTS session_tokens (
+  hash TEXT NOT NULL PRIMARY KEY,
+  user_id INTEGER NOT NULL,
+  device TEXT NOT NULL,
+  -- ms since the epoch: the device's password login, the token's end, its last resume
+  created INTEGER NOT NULL,
+  expires INTEGER NOT NULL,
+  last_used INTEGER NULL,
+  UNIQUE (user_id, device)
+) WITHOUT ROWID;

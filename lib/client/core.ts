@@ -9,8 +9,9 @@
  * - what was applied is acknowledged (DELIVERED_MSG, one per conversation per tick);
  * - sends are resent with the same cmid after a timeout and after a reconnect (the server
  *   answers a repeated cmid with the first ack, so nothing is duplicated);
- * - a dropped connection is reopened with backoff, the session resumed with its token, and
- *   every conversation synced after its last applied seq.
+ * - a dropped connection is reopened with backoff, the session resumed with its token (no
+ *   password; the password only when the token is refused), and every conversation synced
+ *   after its last applied seq.
  */
 import { Errors } from '../errors.js';
 import { DEFAULT_MAX_FRAME } from '../protocol/defaults.js';
@@ -591,9 +592,7 @@ export class ClientCore extends Emitter<ClientEvents> {
   /** logs in again on the new connection (replacing the stale session), resends, resyncs */
   async #resume(): Promise<void> {
     if (!this.#credentials) return;
-    const { id, password } = this.#credentials;
-    const r = await this.request({ msgid: MsgId.LOGIN_MSG, id, password, ...(this.#token ? { token: this.#token } : {}) });
-    const info = this.#loggedIn(r);
+    const info = this.#loggedIn(await this.#resumeLogin(this.#credentials.id, this.#credentials.password));
     for (const [cmid, p] of this.#pending) {
       if (!p.send) continue;
       if (++p.resends <= this.#opts.maxResends) {
@@ -606,6 +605,18 @@ export class ClientCore extends Emitter<ClientEvents> {
     }
     this.#syncAll(info.convs);
   }
+  /** the token alone (the server hashes nothing); the password when the token is refused (expired, revoked) */
+  async #resumeLogin(id: number, password: string): Promise<WireFrame> {
+    if (this.#token) {
+      try {
+        return await this.request({ msgid: MsgId.LOGIN_MSG, id, token: this.#token });
+      } catch (err) {
+        if (!(err instanceof ChatReplyError) || err.errno !== Errors.LOGIN_INVALID.errno) throw err;
+      }
+    }
+    return this.request({ msgid: MsgId.LOGIN_MSG, id, password });
+  }
+
 }
 
 function toEvent(f: WireFrame, me: number | null): ChatEvent {

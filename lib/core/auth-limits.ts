@@ -116,6 +116,11 @@ export class AuthLimits {
     await Promise.all(work);
   }
 
+  /** the attempt did not happen after all (the server was too busy to check it): its points go back */
+  async loginCancelled(ticket: LoginTicket): Promise<void> {
+    await giveBack(ticket.taken);
+  }
+
   async admitRegistration(address: string): Promise<{ ok: true } | Refusal> {
     const got = await this.#take([[this.#registrations, addressKey(address), 'registrations']], () => null);
     return got.ok ? { ok: true } : got;
@@ -139,8 +144,12 @@ export class AuthLimits {
     }
     if (!refusal && failure === null) return { ok: true, ticket: admit(taken) };
     // the attempt does not happen: what it took from the other budgets goes back
-    await Promise.all(taken.map(([limiter, key]) => limiter.reward(key, 1)));
+    await giveBack(taken);
     if (failure !== null || !refusal) throw failure;
     return refusal;
   }
+}
+
+function giveBack(taken: ReadonlyArray<readonly [RateLimiterAbstract, string]>): Promise<unknown> {
+  return Promise.all(taken.map(([limiter, key]) => limiter.reward(key, 1)));
 }

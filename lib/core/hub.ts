@@ -14,6 +14,7 @@ import type { ConvId } from '../protocol/conv.js';
 import type { CommitOp, CommitResult, NewEvent, Store, UserRecord } from '../store/types.js';
 import type { AuthLimits } from './auth-limits.js';
 import { CommitBatcher } from './batcher.js';
+import { HashGate } from './hash-gate.js';
 import { asBusPayload } from './bus-payloads.js';
 import { Deliveries, type Delivery } from './delivery.js';
 import type { Link } from './link.js';
@@ -53,6 +54,8 @@ export class Hub {
   /** bounds on login attempts and registrations (auth-limits.ts) */
   readonly authLimits: AuthLimits;
   readonly stats = new Stats();
+  /** password hashing, bounded (hash-gate.ts) */
+  readonly hashes: HashGate;
   /** persistence: ops per commit and its duration, for the metrics */
   onBatch: ((size: number, ms: number) => void) | null = null;
   /** cluster: ms from a batch's commit to its publish, for the metrics */
@@ -79,6 +82,7 @@ export class Hub {
     this.now = deps.now ?? Date.now;
     this.#clustered = deps.clustered;
     this.authLimits = deps.authLimits;
+    this.hashes = new HashGate(deps.opts.hashConcurrency, deps.opts.hashQueue);
     this.batcher = new CommitBatcher(this.store, {
       maxBatch: deps.opts.maxBatch,
       maxQueue: deps.opts.maxCommitQueue,
@@ -182,8 +186,8 @@ export class Hub {
   // ---- sessions (sessions.ts)
 
   /** see Sessions.open */
-  openSession(conn: Link, user: UserRecord, replace?: string): Promise<Session | 'busy' | 'full'> {
-    return this.#sessions.open(conn, user, replace);
+  openSession(conn: Link, user: UserRecord, device?: string): Promise<Session | 'busy' | 'full'> {
+    return this.#sessions.open(conn, user, device);
   }
 
   closeSession(session: Session): Promise<void> {

@@ -63,6 +63,8 @@ export class Session {
   readonly userId: number;
   readonly name: string;
   readonly conn: Link;
+  /** a v2 session's device: the chain of resume tokens it belongs to (null: legacy) */
+  readonly device: string | null;
   readonly #deps: SessionDeps;
   readonly #cursors = new Map<ConvId, Cursor>();
   /** mids of events this session sent that its cursors have not passed yet */
@@ -70,8 +72,9 @@ export class Session {
   #ended = false;
   #held = false;
 
-  constructor(id: string, userId: number, name: string, conn: Link, deps: SessionDeps) {
+  constructor(id: string, userId: number, name: string, conn: Link, deps: SessionDeps, device: string | null = null) {
     this.id = id;
+    this.device = device;
     this.userId = userId;
     this.name = name;
     this.conn = conn;

@@ -37,18 +37,21 @@ export class Sessions {
 
   /**
    * Registers a session for `user` on `conn`. The session holds its pushes until `release()`d,
-   * so nothing overtakes the login reply. `replace`: a v2 resume names its stale session.
+   * so nothing overtakes the login reply. `device`: a v2 session's device (its resume token's
+   * chain); a live session of the same device, here or on another process, is replaced.
    */
-  async open(conn: Link, user: UserRecord, replace?: string): Promise<Session | 'busy' | 'full'> {
+  async open(conn: Link, user: UserRecord, device?: string): Promise<Session | 'busy' | 'full'> {
     const { presence } = this.#deps;
-    const sessionId = randomBytes(16).toString('base64url');
-    const session = new Session(sessionId, user.id, user.name, conn, this.#deps.session);
+    const random = randomBytes(16).toString('base64url');
+    // a device's sessions are named after it, so a resume finds the one it replaces in presence
+    const sessionId = device === undefined ? random : `${device}.${random}`;
+    const session = new Session(sessionId, user.id, user.name, conn, this.#deps.session, device ?? null);
     session.hold();
     this.#add(session);
     let stale;
     let result;
     try {
-      stale = replace ? ((await presence.sessionsOf([user.id])).get(user.id) ?? []).find((x) => x.sessionId === replace) : undefined;
+      stale = device === undefined ? undefined : ((await presence.sessionsOf([user.id])).get(user.id) ?? []).find((x) => x.sessionId.startsWith(`${device}.`));
       result = await presence.register(
         user.id,
         { sessionId, nodeId: this.#nodeId, legacy: session.legacy },

@@ -41,7 +41,14 @@ export const reg: Handler = {
       answer(conn, frame, 'RATE_LIMITED', `too many registrations from your address, try again in ${wait} s`, { retryAfterMs: admitted.retryAfterMs });
       return;
     }
-    const id = await hub.store.createUser(name, await hashPassword(password, scryptCost(hub.opts.scryptParams)));
+    const hashing = hub.hashes.run(() => hashPassword(password, scryptCost(hub.opts.scryptParams)));
+    if (!hashing) {
+      const { detail, retryAfterMs } = hub.hashes.refusal();
+      conn.log.info({ retryAfterMs }, 'registration refused: too many password hashes waiting');
+      answer(conn, frame, 'BUSY', detail, { retryAfterMs });
+      return;
+    }
+    const id = await hub.store.createUser(name, await hashing);
     if (id === null) {
       answer(conn, frame, 'NAME_EXISTS');
       return;

@@ -24,6 +24,21 @@ export interface UserRecord {
   passwordHash: string;
 }
 
+/**
+ * A v2 resume credential as stored: never the token itself, only its SHA-256 (hex), bound to
+ * one user and one device (the id of the token's chain: a password login starts one, each
+ * resume replaces its token with the next).
+ */
+export interface NewSessionToken {
+  /** SHA-256 of the token, hex */
+  hash: string;
+  userId: number;
+  device: string;
+  /** ms since the epoch */
+  created: number;
+  expires: number;
+}
+
 export interface UserRef {
   id: number;
   name: string;
@@ -107,6 +122,21 @@ export interface Store {
    */
   replacePasswordHash(id: number, oldHash: string, newHash: string): Promise<boolean>;
   getUserRefs(ids: number[]): Promise<UserRef[]>;
+
+  // session tokens (v2 resume credentials, lib/models/tokens.ts)
+  /** stores a new device's first token; the user's expired tokens (at `token.created`) go */
+  addSessionToken(token: NewSessionToken): Promise<void>;
+  /**
+   * Rotation, atomic across processes: the token `oldHash` of `userId`, unexpired at `now`, is
+   * replaced by `newHash`, valid until `expires`, and marked used at `now`. The device it
+   * belongs to, or null when there is no such token (unknown, another user's, expired, or just
+   * rotated by a concurrent resume).
+   */
+  rotateSessionToken(userId: number, oldHash: string, newHash: string, now: number, expires: number): Promise<string | null>;
+  /** LOGINOUT: removes the device's token; false when it had none */
+  revokeSessionToken(userId: number, device: string): Promise<boolean>;
+  /** a password change: removes every token of the user; how many there were */
+  revokeUserSessionTokens(userId: number): Promise<number>;
 
   // friends (a friendship is stored both ways)
   /** false when it already existed */

@@ -27,6 +27,7 @@ import {
   type PositionRow,
 } from '../rows.js';
 import { readSchema, splitStatements } from '../schema.js';
+import { TOKEN_SQL } from '../tokens.js';
 import type {
   CommitOp,
   CommitResult,
@@ -37,6 +38,7 @@ import type {
   GroupRole,
   LogEvent,
   MemberPosition,
+  NewSessionToken,
   Store,
   UserRecord,
   UserRef,
@@ -179,6 +181,29 @@ export class MysqlStore implements Store {
   async #userRefs(sql: string, values: unknown[]): Promise<UserRef[]> {
     const rows = await select<{ id: DbInt; name: string }>(this.#pool, sql, values);
     return rows.map((r) => ({ id: num(r.id), name: r.name }));
+  }
+
+  // session tokens
+
+  async addSessionToken(t: NewSessionToken): Promise<void> {
+    await run(this.#pool, TOKEN_SQL.purgeExpired, [t.userId, t.created]);
+    await run(this.#pool, TOKEN_SQL.insert, [t.hash, t.userId, t.device, t.created, t.expires]);
+  }
+
+  async rotateSessionToken(userId: number, oldHash: string, newHash: string, now: number, expires: number): Promise<string | null> {
+    const [row] = await select<{ device: string }>(this.#pool, TOKEN_SQL.device, [oldHash, userId, now]);
+    if (!row) return null;
+    // the UPDATE matches the old hash only once: a concurrent rotation of the same token loses here
+    const res = await run(this.#pool, TOKEN_SQL.rotate, [newHash, expires, now, oldHash, userId, now]);
+    return res.affectedRows === 1 ? row.device : null;
+  }
+
+  async revokeSessionToken(userId: number, device: string): Promise<boolean> {
+    return (await run(this.#pool, TOKEN_SQL.revoke, [userId, device])).affectedRows > 0;
+  }
+
+  async revokeUserSessionTokens(userId: number): Promise<number> {
+    return (await run(this.#pool, TOKEN_SQL.revokeUser, [userId])).affectedRows;
   }
 
   // friends

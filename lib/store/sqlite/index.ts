@@ -30,6 +30,7 @@ import {
   type PositionRow,
 } from '../rows.js';
 import { readSchema } from '../schema.js';
+import { TOKEN_SQL } from '../tokens.js';
 import type {
   CommitOp,
   CommitResult,
@@ -41,6 +42,7 @@ import type {
   LogEvent,
   MemberPosition,
   NewEvent,
+  NewSessionToken,
   Store,
   UserRecord,
   UserRef,
@@ -73,6 +75,13 @@ function prepare(db: Database.Database) {
       'SELECT id, name FROM user WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id',
     ),
     userName: db.prepare<[number], { name: string }>('SELECT name FROM user WHERE id = ?'),
+
+    purgeExpiredTokens: db.prepare<[number, number]>(TOKEN_SQL.purgeExpired),
+    insertToken: db.prepare<[string, number, string, number, number]>(TOKEN_SQL.insert),
+    tokenDevice: db.prepare<[string, number, number], { device: string }>(TOKEN_SQL.device),
+    rotateToken: db.prepare<[string, number, number, string, number, number]>(TOKEN_SQL.rotate),
+    revokeToken: db.prepare<[number, string]>(TOKEN_SQL.revoke),
+    revokeUserTokens: db.prepare<[number]>(TOKEN_SQL.revokeUser),
 
     insertFriend: db.prepare<[number, number]>(
       'INSERT INTO friend (user_id, friend_id) VALUES (?, ?) ON CONFLICT DO NOTHING',
@@ -246,6 +255,35 @@ export class SqliteStore implements Store {
 
   async getUserRefs(ids: number[]): Promise<UserRef[]> {
     return ids.length === 0 ? [] : this.#s.userRefs.all(JSON.stringify(ids));
+  }
+
+  // session tokens
+
+  async addSessionToken(t: NewSessionToken): Promise<void> {
+    this.#db
+      .transaction(() => {
+        this.#s.purgeExpiredTokens.run(t.userId, t.created);
+        this.#s.insertToken.run(t.hash, t.userId, t.device, t.created, t.expires);
+      })
+      .immediate();
+  }
+
+  async rotateSessionToken(userId: number, oldHash: string, newHash: string, now: number, expires: number): Promise<string | null> {
+    return this.#db
+      .transaction(() => {
+        const row = this.#s.tokenDevice.get(oldHash, userId, now);
+        if (!row) return null;
+        return this.#s.rotateToken.run(newHash, expires, now, oldHash, userId, now).changes === 1 ? row.device : null;
+      })
+      .immediate();
+  }
+
+  async revokeSessionToken(userId: number, device: string): Promise<boolean> {
+    return this.#s.revokeToken.run(userId, device).changes > 0;
+  }
+
+  async revokeUserSessionTokens(userId: number): Promise<number> {
+    return this.#s.revokeUserTokens.run(userId).changes;
   }
 
   // friends
