@@ -46,6 +46,8 @@ export const Errors = {
   TOO_MANY_CONNECTIONS: { errno: 130, errmsg: 'too many connections from your address' },
   /** a frame without "v":2 on a connection that speaks only v2 (a WebSocket) */
   V2_ONLY: { errno: 131, errmsg: 'this connection speaks v2 only: send "v":2' },
+  /** a send's `ttl` or a TIMER_MSG's `ttl` outside its bounds */
+  BAD_TTL: { errno: 132, errmsg: 'ttl out of range' },
 } as const;
 
 export type ErrorCode = keyof typeof Errors;

@@ -14,6 +14,7 @@ import type { ConvId } from '../protocol/conv.js';
 import type { CommitOp, CommitResult, NewEvent, Store, UserRecord } from '../store/types.js';
 import type { AuthLimits } from './auth-limits.js';
 import { CommitBatcher } from './batcher.js';
+import { ExpirySweeper } from './expiry.js';
 import { asBusPayload } from './bus-payloads.js';
 import { Deliveries, type Delivery } from './delivery.js';
 import type { Link } from './link.js';
@@ -69,6 +70,7 @@ export class Hub {
   #statusChain: Promise<void> = Promise.resolve();
   #resyncTimer: NodeJS.Timeout | undefined;
   #resyncing: Promise<void> | null = null;
+  readonly #expiry: ExpirySweeper;
 
   constructor(deps: HubDeps) {
     this.store = deps.store;
@@ -100,8 +102,10 @@ export class Hub {
       },
     });
     const fanOut = { store: this.store, bus: this.bus, presence: this.presence, sessions: this.#sessions, clustered: this.#clustered };
-    this.#deliveries = new Deliveries({ ...fanOut, onPublish: (ms) => this.onPublish?.(ms) });
+    this.#deliveries = new Deliveries({ ...fanOut, onPublish: (ms) => this.onPublish?.(ms), now: this.now });
     this.#receipts = new Receipts(fanOut);
+    const sweep = { store: this.store, log: this.log, now: this.now, submit: (op: CommitOp) => this.submit(op), newEvent: (f: Omit<NewEvent, 'mid' | 'ts'>) => this.newEvent(f) };
+    this.#expiry = new ExpirySweeper(sweep, deps.opts.expiryIntervalMs, deps.opts.expiryBatch);
   }
 
   get nodeId(): string {
@@ -117,6 +121,7 @@ export class Hub {
         void this.resync();
       },
     );
+    this.#expiry.start();
     if (this.#clustered && this.opts.resyncIntervalMs > 0) {
       this.#resyncTimer = setInterval(() => void this.resync(), this.opts.resyncIntervalMs);
       this.#resyncTimer.unref();
@@ -150,6 +155,11 @@ export class Hub {
         for (const s of this.#sessions.of(userId)) for (const st of convs) s.catchUp(st);
       }
     }
+  }
+
+  /** one expiry sweep now (tests; the timer runs them anyway): how many messages it expired */
+  sweepExpiries(): Promise<number> {
+    return this.#expiry.sweep();
   }
 
   /** a globally unique message id: a random per-process prefix and a counter */
@@ -234,6 +244,8 @@ export class Hub {
       } else if (r.op === 'recall' && r.event) {
         this.#deliveries.noteRecall(r.event);
         items.push({ ev: r.event, origin: origins[i] });
+      } else if (r.op === 'expire' && r.event) {
+        items.push({ ev: r.event, origin: undefined });
       }
     }
     if (items.length > 0) {
@@ -259,6 +271,7 @@ export class Hub {
   /** finishes what is being persisted and delivered, ends this process's sessions */
   async shutdown(): Promise<void> {
     clearInterval(this.#resyncTimer);
+    await this.#expiry.stop();
     this.#watermarks.flush();
     await this.batcher.idle();
     await this.#deliveryChain;

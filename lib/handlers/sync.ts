@@ -5,6 +5,7 @@
  */
 import { ChatError, Errors } from '../errors.js';
 import { readableWindow } from '../models/conversations.js';
+import { asOf } from '../protocol/event.js';
 import { MsgId } from '../protocol/msgid.js';
 import { v2Event, v2Gap } from '../protocol/shapes.js';
 import * as read from '../protocol/validate.js';
@@ -40,9 +41,11 @@ export const sync: Handler = {
     }
     const events = from <= to ? await hub.store.readRange(conv, from, to, limit) : [];
     const page: object[] = [];
+    const now = hub.now();
     let i = 0;
     for (let seq = from; seq <= to; seq++) {
-      if (events[i]?.seq === seq) page.push(v2Event(events[i++]!));
+      // a message past its expiry is a tombstone even before the sweeper has erased it
+      if (events[i]?.seq === seq) page.push(v2Event(asOf(events[i++]!, now)));
       else page.push(v2Gap(conv, seq));
     }
     const cmid = read.echoCmid(frame);

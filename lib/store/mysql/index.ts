@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import mysql, { type ConnectionOptions } from 'mysql2/promise';
 import { groupConv } from '../../protocol/conv.js';
 import {
+  DUE_EXPIRIES,
   EVENT_SELECT,
   MEMBER_ORDER,
   MEMBER_SELECT,
@@ -16,22 +17,25 @@ import {
   num,
   pageLimit,
   toConvState,
+  toDueExpiry,
   toGroupRecord,
   toLogEvent,
   SENDERS_BETWEEN,
   toMemberPosition,
   type DbInt,
+  type DueRow,
   type EventRow,
   type GroupRow,
   type MemberRow,
   type PositionRow,
 } from '../rows.js';
-import { readSchema, splitStatements } from '../schema.js';
+import { ADDED_COLUMNS, EXPIRY_INDEX, readSchema, splitStatements } from '../schema.js';
 import type {
   CommitOp,
   CommitResult,
   ConvId,
   ConvState,
+  DueExpiry,
   GroupMember,
   GroupRecord,
   GroupRole,
@@ -56,6 +60,19 @@ export interface MysqlStoreOptions {
 }
 
 const MAX_ATTEMPTS = 10;
+
+/** MySQL errnos of a schema change another process made first */
+const ER_DUP_FIELDNAME = 1060;
+const ER_DUP_KEYNAME = 1061;
+
+async function ignoreRace(change: Promise<unknown>): Promise<void> {
+  try {
+    await change;
+  } catch (err) {
+    const code = errno(err);
+    if (code !== ER_DUP_FIELDNAME && code !== ER_DUP_KEYNAME) throw err;
+  }
+}
 
 type Retry = 'deadlock' | 'deadlock-or-duplicate';
 
@@ -102,6 +119,23 @@ export class MysqlStore implements Store {
   async migrate(): Promise<void> {
     await this.#createDatabase();
     for (const statement of splitStatements(readSchema('mysql.sql'))) await this.#pool.query(statement);
+    await this.#upgrade();
+  }
+
+  /**
+   * A database of an older release: adds the columns and the index added since. Several
+   * processes may do it at once: the one that loses the race gets "duplicate column" or
+   * "duplicate key name", which means it is done.
+   */
+  async #upgrade(): Promise<void> {
+    const has = async (sql: string, values: string[]) => (await select(this.#pool, sql, values)).length > 0;
+    for (const c of ADDED_COLUMNS) {
+      const found = await has('SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?', [c.table, c.column]);
+      if (!found) await ignoreRace(run(this.#pool, `ALTER TABLE \`${c.table}\` ADD COLUMN ${c.column} ${c.mysql}`));
+    }
+    const ix = EXPIRY_INDEX;
+    const found = await has('SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?', [ix.table, ix.name]);
+    if (!found) await ignoreRace(run(this.#pool, `CREATE INDEX ${ix.name} ON \`${ix.table}\` (${ix.column})`));
   }
 
   /** CREATE DATABASE only when missing, so an account without that privilege can use an existing one */
@@ -357,6 +391,11 @@ export class MysqlStore implements Store {
   async lastSeq(conv: ConvId): Promise<number> {
     const [row] = await select<{ last_seq: DbInt }>(this.#pool, 'SELECT last_seq FROM conversation WHERE conv = ?', [conv]);
     return row ? num(row.last_seq) : 0;
+  }
+
+  async dueExpiries(now: number, limit: number): Promise<DueExpiry[]> {
+    const rows = await select<DueRow>(this.#pool, DUE_EXPIRIES, [now, pageLimit(limit)]);
+    return rows.map(toDueExpiry);
   }
 
   // positions
