@@ -48,6 +48,7 @@ export interface ServerOptions {
   recallWindowMs: number;
   expiryIntervalMs: number;
   expiryBatch: number;
+  retentionDays: number | null;
   maxOfflineMsgs: number;
   maxBatch: number;
   maxCommitQueue: number;
@@ -169,6 +170,13 @@ export const OPTIONS: OptionTable = {
     group: 'limits',
   },
   expiryBatch: { flag: '--expiry-batch <n>', default: 500, unit: 'count', min: 1, help: 'messages expired per tick at most (the rest in the next ticks)', group: 'limits' },
+  retentionDays: {
+    flag: '--retention-days <days>',
+    default: null,
+    min: 1,
+    help: 'prune events older than this many days, in the background in small batches (default: keep everything)',
+    group: 'limits',
+  },
   maxOfflineMsgs: { default: 5000, unit: 'count', min: 1, help: "messages per legacy login's offlinemsg at most; the rest come at the next login", group: 'limits' },
   maxBatch: { default: 2000, unit: 'count', min: 1, help: 'store operations per commit at most', group: 'limits' },
   maxCommitQueue: {

@@ -57,6 +57,13 @@ CREATE TABLE IF NOT EXISTS conv_member (
   KEY conv_member_order (join_order)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- retention: the events of seqs up to upto_seq of the conversation were pruned (deleted)
+CREATE TABLE IF NOT EXISTS pruned (
+  conv VARCHAR(64) NOT NULL,
+  upto_seq BIGINT NOT NULL,
+  PRIMARY KEY (conv)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- the conversation log
 CREATE TABLE IF NOT EXISTS event (
   conv VARCHAR(64) NOT NULL,

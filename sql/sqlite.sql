@@ -47,6 +47,12 @@ CREATE TABLE IF NOT EXISTS conv_member (
 );
 CREATE INDEX IF NOT EXISTS conv_member_user ON conv_member (user_id);
 
+-- retention: the events of seqs up to upto_seq of the conversation were pruned (deleted)
+CREATE TABLE IF NOT EXISTS pruned (
+  conv TEXT NOT NULL PRIMARY KEY,
+  upto_seq INTEGER NOT NULL
+) WITHOUT ROWID;
+
 -- the conversation log
 CREATE TABLE IF NOT EXISTS event (
   conv TEXT NOT NULL,

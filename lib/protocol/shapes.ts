@@ -96,7 +96,10 @@ export function v2Event(ev: LogEvent): Record<string, unknown> {
   return out;
 }
 
-/** a seq that holds no event and never will (a placeholder in sync pages) */
-export function v2Gap(conv: string, seq: number): Record<string, unknown> {
-  return { conv, msgSeq: seq, gap: true };
+/**
+ * a seq that holds no event and never will (a placeholder in sync pages); `pruned`: its event
+ * was deleted by retention
+ */
+export function v2Gap(conv: string, seq: number, pruned = false): Record<string, unknown> {
+  return pruned ? { conv, msgSeq: seq, gap: true, pruned: true } : { conv, msgSeq: seq, gap: true };
 }

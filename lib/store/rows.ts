@@ -209,6 +209,22 @@ export function toGroupRecord(r: GroupRow): GroupRecord {
 export const SENDERS_BETWEEN =
   "SELECT DISTINCT sender_id FROM event WHERE conv = ? AND seq > ? AND seq <= ? AND kind = 'chat' ORDER BY sender_id";
 
+/** retention: the first `?` events of a conversation after a seq, oldest first (same SQL for both dialects) */
+export const PRUNE_CANDIDATES = 'SELECT seq, ts FROM event WHERE conv = ? AND seq > ? ORDER BY seq LIMIT ?';
+export const PRUNE_DELETE = 'DELETE FROM event WHERE conv = ? AND seq > ? AND seq <= ?';
+export const PRUNED_UPTO = 'SELECT upto_seq FROM pruned WHERE conv = ?';
+export const CONVERSATIONS_AFTER = 'SELECT conv FROM conversation WHERE conv > ? ORDER BY conv LIMIT ?';
+
+/** the last seq of the run of candidates (ascending) that are all older than `before`; `from` when none */
+export function pruneUpTo(rows: Array<{ seq: DbInt; ts: DbInt }>, before: number, from: number): number {
+  let upTo = from;
+  for (const r of rows) {
+    if (num(r.ts) >= before) break;
+    upTo = num(r.seq);
+  }
+  return upTo;
+}
+
 /** a read limit as SQL takes it: a whole number, never negative (SQLite reads -1 as "no limit") */
 export function pageLimit(limit: number): number {
   return Number.isFinite(limit) ? Math.max(0, Math.trunc(limit)) : 0;

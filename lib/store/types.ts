@@ -168,6 +168,18 @@ export interface Store {
   /** chat events with expiresAt <= now that are still live, soonest first, at most `limit` */
   dueExpiries(now: number, limit: number): Promise<DueExpiry[]>;
 
+  // retention
+  /** conversation ids after `after` ('' for the first), in order, at most `limit` */
+  conversationsAfter(after: ConvId, limit: number): Promise<ConvId[]>;
+  /**
+   * Deletes the oldest events of `conv` not pruned yet whose ts is before `before`, at most
+   * `limit`, stopping at the first one at or after it, and records how far the log is pruned.
+   * One short transaction; returns how many events it deleted.
+   */
+  prune(conv: ConvId, before: number, limit: number): Promise<number>;
+  /** every seq up to this one of `conv` was pruned (0: none) */
+  prunedUpTo(conv: ConvId): Promise<number>;
+
   // positions
   /** every conversation the user is or was a member of */
   userConversations(userId: number): Promise<ConvState[]>;

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import mysql, { type ConnectionOptions } from 'mysql2/promise';
 import { groupConv } from '../../protocol/conv.js';
 import {
+  CONVERSATIONS_AFTER,
   DUE_EXPIRIES,
   EVENT_SELECT,
   MEMBER_ORDER,
@@ -16,6 +17,10 @@ import {
   convStatesByUser,
   num,
   pageLimit,
+  PRUNE_CANDIDATES,
+  PRUNE_DELETE,
+  PRUNED_UPTO,
+  pruneUpTo,
   toConvState,
   toDueExpiry,
   toGroupRecord,
@@ -396,6 +401,34 @@ export class MysqlStore implements Store {
   async dueExpiries(now: number, limit: number): Promise<DueExpiry[]> {
     const rows = await select<DueRow>(this.#pool, DUE_EXPIRIES, [now, pageLimit(limit)]);
     return rows.map(toDueExpiry);
+  }
+
+  // retention
+
+  async conversationsAfter(after: ConvId, limit: number): Promise<ConvId[]> {
+    const rows = await select<{ conv: string }>(this.#pool, CONVERSATIONS_AFTER, [after, pageLimit(limit)]);
+    return rows.map((r) => r.conv);
+  }
+
+  /**
+   * Locks only the pruned rows (a range of the primary key below the log's end) and the
+   * conversation's `pruned` row: sends, which insert above the end, do not wait for it.
+   */
+  async prune(conv: ConvId, before: number, limit: number): Promise<number> {
+    return this.#transaction(async (conn) => {
+      const [row] = await select<{ upto_seq: DbInt }>(conn, `${PRUNED_UPTO} FOR UPDATE`, [conv]);
+      const from = row ? num(row.upto_seq) : 0;
+      const candidates = await select<{ seq: DbInt; ts: DbInt }>(conn, PRUNE_CANDIDATES, [conv, from, pageLimit(limit)]);
+      const upTo = pruneUpTo(candidates, before, from);
+      if (upTo === from) return 0;
+      await run(conn, 'INSERT INTO pruned (conv, upto_seq) VALUES (?, ?) ON DUPLICATE KEY UPDATE upto_seq = GREATEST(upto_seq, VALUES(upto_seq))', [conv, upTo]);
+      return (await run(conn, PRUNE_DELETE, [conv, from, upTo])).affectedRows;
+    });
+  }
+
+  async prunedUpTo(conv: ConvId): Promise<number> {
+    const [row] = await select<{ upto_seq: DbInt }>(this.#pool, PRUNED_UPTO, [conv]);
+    return row ? num(row.upto_seq) : 0;
   }
 
   // positions

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { pairMembers, groupConv } from '../../protocol/conv.js';
 import {
   appendedEvent,
+  CONVERSATIONS_AFTER,
   DUE_EXPIRIES,
   EVENT_SELECT,
   expireEvent,
@@ -21,6 +22,10 @@ import {
   num,
   pageLimit,
   positionCap,
+  PRUNE_CANDIDATES,
+  PRUNE_DELETE,
+  PRUNED_UPTO,
+  pruneUpTo,
   recallEvent,
   toConvState,
   toDueExpiry,
@@ -170,6 +175,13 @@ function prepare(db: Database.Database) {
        WHERE conv = ? AND seq = ? AND kind = 'chat' AND recalled = ${Tombstone.LIVE} AND expires_at <= ?`,
     ),
     dueExpiries: db.prepare<[number, number], DueRow>(DUE_EXPIRIES),
+    conversationsAfter: db.prepare<[string, number], { conv: string }>(CONVERSATIONS_AFTER),
+    pruneCandidates: db.prepare<[string, number, number], { seq: number; ts: number }>(PRUNE_CANDIDATES),
+    pruneDelete: db.prepare<[string, number, number]>(PRUNE_DELETE),
+    prunedUpTo: db.prepare<[string], { upto_seq: number }>(PRUNED_UPTO),
+    setPruned: db.prepare<[string, number]>(
+      'INSERT INTO pruned (conv, upto_seq) VALUES (?, ?) ON CONFLICT (conv) DO UPDATE SET upto_seq = MAX(upto_seq, excluded.upto_seq)',
+    ),
   };
 }
 
@@ -487,6 +499,28 @@ export class SqliteStore implements Store {
 
   async dueExpiries(now: number, limit: number): Promise<DueExpiry[]> {
     return this.#s.dueExpiries.all(now, pageLimit(limit)).map(toDueExpiry);
+  }
+
+  // retention
+
+  async conversationsAfter(after: ConvId, limit: number): Promise<ConvId[]> {
+    return this.#s.conversationsAfter.all(after, pageLimit(limit)).map((r) => r.conv);
+  }
+
+  async prune(conv: ConvId, before: number, limit: number): Promise<number> {
+    return this.#db
+      .transaction(() => {
+        const from = this.#s.prunedUpTo.get(conv)?.upto_seq ?? 0;
+        const upTo = pruneUpTo(this.#s.pruneCandidates.all(conv, from, pageLimit(limit)), before, from);
+        if (upTo === from) return 0;
+        this.#s.setPruned.run(conv, upTo);
+        return this.#s.pruneDelete.run(conv, from, upTo).changes;
+      })
+      .immediate();
+  }
+
+  async prunedUpTo(conv: ConvId): Promise<number> {
+    return this.#s.prunedUpTo.get(conv)?.upto_seq ?? 0;
   }
 
   // positions
