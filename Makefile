@@ -1,6 +1,6 @@
 SHELL := /bin/bash
 
-.PHONY: install build test typecheck run cluster cluster-stop bench bench-ws clean screenshot
+.PHONY: install build test typecheck run cluster cluster-stop bench bench-ws bench-prune clean screenshot
 
 install:
 	npm ci
@@ -68,3 +68,8 @@ screenshot: build
 # one-to-one over WebSocket against the same over TCP on one server (bench/ws.ts); prints the ratio
 bench-ws: build
 	node dist/bench/ws.js $(BENCH_ARGS)
+
+# the message path's p99 while retention prunes 1,000,000 seeded events (bench/prune.ts);
+# a smaller run: make bench-prune BENCH_ARGS='--events 100000'
+bench-prune: build
+	node dist/bench/prune.js $(BENCH_ARGS)

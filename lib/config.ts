@@ -49,6 +49,9 @@ export interface ServerOptions {
   hashConcurrency: number;
   hashQueue: number;
   recallWindowMs: number;
+  expiryIntervalMs: number;
+  expiryBatch: number;
+  retentionDays: number | null;
   maxOfflineMsgs: number;
   maxBatch: number;
   maxCommitQueue: number;
@@ -186,6 +189,22 @@ export const OPTIONS: OptionTable = {
     group: 'limits',
   },
   recallWindowMs: { flag: '--recall-window <seconds>', default: 120_000, unit: 's', min: 0, help: 'how long after sending a sender may recall a message', group: 'limits' },
+  expiryIntervalMs: {
+    flag: '--expiry-interval <ms>',
+    default: 1000,
+    unit: 'ms',
+    min: 10,
+    help: 'how often the server turns disappearing messages past their expiry into tombstones',
+    group: 'limits',
+  },
+  expiryBatch: { flag: '--expiry-batch <n>', default: 500, unit: 'count', min: 1, help: 'messages expired per tick at most (the rest in the next ticks)', group: 'limits' },
+  retentionDays: {
+    flag: '--retention-days <days>',
+    default: null,
+    min: 1,
+    help: 'prune events older than this many days, in the background in small batches (default: keep everything)',
+    group: 'limits',
+  },
   maxOfflineMsgs: { default: 5000, unit: 'count', min: 1, help: "messages per legacy login's offlinemsg at most; the rest come at the next login", group: 'limits' },
   maxBatch: { default: 2000, unit: 'count', min: 1, help: 'store operations per commit at most', group: 'limits' },
   maxCommitQueue: {

@@ -48,6 +48,8 @@ export const Errors = {
   V2_ONLY: { errno: 131, errmsg: 'this connection speaks v2 only: send "v":2' },
   /** --hash-queue password hashes already wait their turn: a LOGIN with a password or a REG is refused at once */
   BUSY: { errno: 132, errmsg: 'server busy, try again' },
+  /** a send's `ttl` or a TIMER_MSG's `ttl` outside its bounds */
+  BAD_TTL: { errno: 133, errmsg: 'ttl out of range' },
 } as const;
 
 export type ErrorCode = keyof typeof Errors;

@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS chat_group (
 CREATE TABLE IF NOT EXISTS conversation (
   conv VARCHAR(64) NOT NULL,
   last_seq BIGINT NOT NULL DEFAULT 0,
+  -- the disappearing-messages timer in seconds (0: off), applied to sends without their own ttl
+  ttl INT NOT NULL DEFAULT 0,
   PRIMARY KEY (conv)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
@@ -55,26 +57,38 @@ CREATE TABLE IF NOT EXISTS conv_member (
   KEY conv_member_order (join_order)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- retention: the events of seqs up to upto_seq of the conversation were pruned (deleted)
+CREATE TABLE IF NOT EXISTS pruned (
+  conv VARCHAR(64) NOT NULL,
+  upto_seq BIGINT NOT NULL,
+  PRIMARY KEY (conv)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- the conversation log
 CREATE TABLE IF NOT EXISTS event (
   conv VARCHAR(64) NOT NULL,
   seq BIGINT NOT NULL,
   mid VARCHAR(64) NOT NULL,
-  -- 'chat' | 'recall'
+  -- 'chat' | 'recall' | 'timer' | 'expire'
   kind VARCHAR(16) NOT NULL,
   sender_id INT UNSIGNED NOT NULL,
   -- server time, ms since the epoch
   ts BIGINT NOT NULL,
-  -- '' once recalled, and for recall events
+  -- '' once recalled or expired, and for recall, timer and expire events
   `text` MEDIUMTEXT NOT NULL,
-  -- a recall event: the recalled seq
+  -- a recall or expire event: the seq it names; a timer event: its ttl in seconds
   ref BIGINT NULL,
+  -- a chat event: 0 live, 1 recalled, 2 expired (text erased for both)
   recalled TINYINT NOT NULL DEFAULT 0,
   -- the client's message id: a resend with the same (sender, cmid) creates nothing new
   cmid VARCHAR(64) NULL,
+  -- a chat event that disappears: when, ms since the epoch; NULL once expired or recalled
+  -- (MysqlStore.migrate() adds it and its index to a database of an older release)
+  expires_at BIGINT NULL,
   PRIMARY KEY (conv, seq),
   UNIQUE KEY event_mid (mid),
-  UNIQUE KEY event_cmid (sender_id, cmid)
+  UNIQUE KEY event_cmid (sender_id, cmid),
+  KEY event_expiry (expires_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- v2 resume credentials: only the SHA-256 of each token (hex), never the token; one row per

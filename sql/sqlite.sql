@@ -25,7 +25,9 @@ CREATE TABLE IF NOT EXISTS chat_group (
 -- one row per conversation log: `p:<lower id>:<higher id>` or `g:<groupid>`
 CREATE TABLE IF NOT EXISTS conversation (
   conv TEXT NOT NULL PRIMARY KEY,
-  last_seq INTEGER NOT NULL DEFAULT 0
+  last_seq INTEGER NOT NULL DEFAULT 0,
+  -- the disappearing-messages timer in seconds (0: off), applied to sends without their own ttl
+  ttl INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 
 -- membership and watermarks; a group's members are the rows of `g:<id>` with left_seq NULL
@@ -45,23 +47,33 @@ CREATE TABLE IF NOT EXISTS conv_member (
 );
 CREATE INDEX IF NOT EXISTS conv_member_user ON conv_member (user_id);
 
+-- retention: the events of seqs up to upto_seq of the conversation were pruned (deleted)
+CREATE TABLE IF NOT EXISTS pruned (
+  conv TEXT NOT NULL PRIMARY KEY,
+  upto_seq INTEGER NOT NULL
+) WITHOUT ROWID;
+
 -- the conversation log
 CREATE TABLE IF NOT EXISTS event (
   conv TEXT NOT NULL,
   seq INTEGER NOT NULL,
   mid TEXT NOT NULL UNIQUE,
-  -- 'chat' | 'recall'
+  -- 'chat' | 'recall' | 'timer' | 'expire'
   kind TEXT NOT NULL,
   sender_id INTEGER NOT NULL,
   -- server time, ms since the epoch
   ts INTEGER NOT NULL,
-  -- '' once recalled, and for recall events
+  -- '' once recalled or expired, and for recall, timer and expire events
   text TEXT NOT NULL DEFAULT '',
-  -- a recall event: the recalled seq
+  -- a recall or expire event: the seq it names; a timer event: its ttl in seconds
   ref INTEGER NULL,
+  -- a chat event: 0 live, 1 recalled, 2 expired (text erased for both)
   recalled INTEGER NOT NULL DEFAULT 0,
   -- the client's message id: a resend with the same (sender, cmid) creates nothing new
   cmid TEXT NULL,
+  -- a chat event that disappears: when, ms since the epoch; NULL once expired or recalled
+  -- (indexed by SqliteStore.migrate(), which also adds it to a database of an older release)
+  expires_at INTEGER NULL,
   PRIMARY KEY (conv, seq),
   UNIQUE (sender_id, cmid)
 );

@@ -78,7 +78,8 @@ export class ResendLimitError extends Error {
 export interface ChatEvent {
   conv: string;
   seq: number;
-  kind: 'chat' | 'recall';
+  /** chat; recall (names `recalledSeq`); timer (a conversation's timer, `ttl`); expire (names `expiredSeq`) */
+  kind: 'chat' | 'recall' | 'timer' | 'expire';
   mid: string;
   ts: number;
   /** `YYYY-MM-DD HH:MM:SS`, server local time */
@@ -91,6 +92,14 @@ export interface ChatEvent {
   toid?: number;
   /** recall events: the seq they recall */
   recalledSeq?: number;
+  /** a chat message that expired (its text is gone) */
+  expired?: true;
+  /** a chat message that disappears: when (ms since the epoch) */
+  expiresAt?: number;
+  /** expire events: the seq that expired */
+  expiredSeq?: number;
+  /** timer events: the conversation's disappearing-messages timer in seconds (0: off) */
+  ttl?: number;
   cmid?: string;
   /** true for the user's own messages (sent from this or another device) */
   own: boolean;
@@ -146,7 +155,13 @@ const REPLY_IDS = new Set<number>([
 /** errnos that mean "not now": storage unavailable, rate limited */
 const RETRY_ERRNOS = new Set<number>([Errors.STORAGE_UNAVAILABLE.errno, Errors.RATE_LIMITED.errno]);
 
-const PUSH_IDS = new Set<number>([MsgId.ONE_CHAT_MSG, MsgId.GROUP_CHAT_MSG, MsgId.RECALL_MSG]);
+const PUSH_IDS = new Set<number>([MsgId.ONE_CHAT_MSG, MsgId.GROUP_CHAT_MSG, MsgId.RECALL_MSG, MsgId.TIMER_MSG, MsgId.EXPIRED_MSG]);
+
+const KIND_OF: ReadonlyMap<unknown, ChatEvent['kind']> = new Map([
+  [MsgId.RECALL_MSG, 'recall'],
+  [MsgId.TIMER_MSG, 'timer'],
+  [MsgId.EXPIRED_MSG, 'expire'],
+]);
 
 interface Pending {
   frame: WireFrame;
@@ -397,6 +412,11 @@ export class ClientCore extends Emitter<ClientEvents> {
     return this.request({ msgid: MsgId.RECALL_MSG, conv, msgSeq });
   }
 
+  /** sets the conversation's disappearing-messages timer (seconds, 0: off) */
+  async setTimer(conv: string, ttl: number): Promise<WireFrame> {
+    return this.request({ msgid: MsgId.TIMER_MSG, conv, ttl });
+  }
+
   async messageStatus(conv: string, msgSeq: number): Promise<WireFrame> {
     return this.request({ msgid: MsgId.MSG_STATUS_QUERY, conv, msgSeq });
   }
@@ -624,7 +644,7 @@ function toEvent(f: WireFrame, me: number | null): ChatEvent {
   const ev: ChatEvent = {
     conv: f.conv as string,
     seq: f.msgSeq as number,
-    kind: f.msgid === MsgId.RECALL_MSG ? 'recall' : 'chat',
+    kind: KIND_OF.get(f.msgid) ?? 'chat',
     mid: f.mid as string,
     ts: f.ts as number,
     time: typeof f.time === 'string' ? f.time : legacyTime(f.ts as number),
@@ -636,6 +656,10 @@ function toEvent(f: WireFrame, me: number | null): ChatEvent {
   if (typeof f.groupid === 'number') ev.groupid = f.groupid;
   if (typeof f.toid === 'number') ev.toid = f.toid;
   if (typeof f.recalledSeq === 'number') ev.recalledSeq = f.recalledSeq;
+  if (f.expired === true) ev.expired = true;
+  if (typeof f.expiresAt === 'number') ev.expiresAt = f.expiresAt;
+  if (typeof f.expiredSeq === 'number') ev.expiredSeq = f.expiredSeq;
+  if (typeof f.ttl === 'number') ev.ttl = f.ttl;
   if (typeof f.cmid === 'string') ev.cmid = f.cmid;
   return ev;
 }

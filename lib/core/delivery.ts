@@ -1,13 +1,13 @@
 /**
  * Delivery of committed events to every recipient session: this process's sessions directly,
  * other processes' with one bus message per process per batch. An event is serialised once
- * per flavour however many sessions get it, and goes out as a tombstone if it was recalled on
- * its way.
+ * per flavour however many sessions get it, and goes out as a tombstone if it was recalled or
+ * expired on its way.
  */
 import { LRUCache } from 'lru-cache';
 import type { Bus, Presence } from '../bus/types.js';
 import { parseConv, type ConvId } from '../protocol/conv.js';
-import type { LogEvent } from '../protocol/event.js';
+import { asOf, type LogEvent } from '../protocol/event.js';
 import { legacyEvent, v2Event } from '../protocol/shapes.js';
 import type { Store } from '../store/types.js';
 import { addFor, type EventsPayload } from './bus-payloads.js';
@@ -29,6 +29,8 @@ export interface DeliveryDeps {
   clustered: boolean;
   /** ms from a batch's commit to its publish, for the metrics */
   onPublish: (ms: number) => void;
+  /** the clock (ms): a message past its expiry goes out as a tombstone */
+  now: () => number;
 }
 
 /** bound on the recent-recalls cache; the least recent recall is long out of every in-flight queue */
@@ -46,13 +48,16 @@ export class Deliveries {
   }
 
   /**
-   * An event on its way out may have been recalled since it was read or committed: then it
-   * goes out as the tombstone (v2), or not at all (legacy: the recall event shows instead).
+   * An event on its way out may have been recalled or have expired since it was read or
+   * committed: then it goes out as the tombstone (v2), or not at all (legacy: the recall or
+   * expiry event shows instead).
    */
   render(ev: LogEvent, s: Session): string | null {
     const recalled = ev.recalled || (ev.kind === 'chat' && this.#recalled.has(`${ev.conv}#${ev.seq}`));
-    if (s.legacy && recalled) return null;
+    const seen = recalled ? ev : asOf(ev, this.#deps.now());
+    if (s.legacy && (recalled || seen.expired)) return null;
     if (recalled && !ev.recalled) return JSON.stringify(v2Event({ ...ev, text: '', recalled: true }));
+    if (seen !== ev) return JSON.stringify(v2Event(seen));
     // a group message goes to many sessions: serialised once per flavour
     const cache = s.legacy ? this.#legacyLines : this.#v2Lines;
     let line = cache.get(ev);

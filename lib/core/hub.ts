@@ -14,7 +14,9 @@ import type { ConvId } from '../protocol/conv.js';
 import type { CommitOp, CommitResult, NewEvent, Store, UserRecord } from '../store/types.js';
 import type { AuthLimits } from './auth-limits.js';
 import { CommitBatcher } from './batcher.js';
+import { ExpirySweeper } from './expiry.js';
 import { HashGate } from './hash-gate.js';
+import { Pruner } from './retention.js';
 import { asBusPayload } from './bus-payloads.js';
 import { Deliveries, type Delivery } from './delivery.js';
 import type { Link } from './link.js';
@@ -39,6 +41,12 @@ export interface HubDeps {
 
 /** bound on the cache of user ids known to exist (users are never deleted) */
 const KNOWN_USERS_MAX = 200_000;
+
+const DAY_MS = 24 * 3600 * 1000;
+/** retention: events per prune transaction, the pause after each, and how often a pass runs */
+const PRUNE_BATCH = 100;
+const PRUNE_PAUSE_MS = 5;
+const PRUNE_INTERVAL_MS = 3600 * 1000;
 
 /** users whose conversations one resync query reads */
 const RESYNC_USERS_PER_QUERY = 500;
@@ -72,6 +80,8 @@ export class Hub {
   #statusChain: Promise<void> = Promise.resolve();
   #resyncTimer: NodeJS.Timeout | undefined;
   #resyncing: Promise<void> | null = null;
+  readonly #expiry: ExpirySweeper;
+  readonly #pruner: Pruner | null;
 
   constructor(deps: HubDeps) {
     this.store = deps.store;
@@ -104,8 +114,12 @@ export class Hub {
       },
     });
     const fanOut = { store: this.store, bus: this.bus, presence: this.presence, sessions: this.#sessions, clustered: this.#clustered };
-    this.#deliveries = new Deliveries({ ...fanOut, onPublish: (ms) => this.onPublish?.(ms) });
+    this.#deliveries = new Deliveries({ ...fanOut, onPublish: (ms) => this.onPublish?.(ms), now: this.now });
     this.#receipts = new Receipts(fanOut);
+    const sweep = { store: this.store, log: this.log, now: this.now, submit: (op: CommitOp) => this.submit(op), newEvent: (f: Omit<NewEvent, 'mid' | 'ts'>) => this.newEvent(f) };
+    this.#expiry = new ExpirySweeper(sweep, deps.opts.expiryIntervalMs, deps.opts.expiryBatch);
+    const days = deps.opts.retentionDays;
+    this.#pruner = days === null ? null : new Pruner(sweep, { keepMs: days * DAY_MS, batch: PRUNE_BATCH, pauseMs: PRUNE_PAUSE_MS, intervalMs: PRUNE_INTERVAL_MS });
   }
 
   get nodeId(): string {
@@ -121,6 +135,8 @@ export class Hub {
         void this.resync();
       },
     );
+    this.#expiry.start();
+    this.#pruner?.start();
     if (this.#clustered && this.opts.resyncIntervalMs > 0) {
       this.#resyncTimer = setInterval(() => void this.resync(), this.opts.resyncIntervalMs);
       this.#resyncTimer.unref();
@@ -154,6 +170,16 @@ export class Hub {
         for (const s of this.#sessions.of(userId)) for (const st of convs) s.catchUp(st);
       }
     }
+  }
+
+  /** one expiry sweep now (tests; the timer runs them anyway): how many messages it expired */
+  sweepExpiries(): Promise<number> {
+    return this.#expiry.sweep();
+  }
+
+  /** one retention pass now (tests and the benchmark; a timer runs them anyway): events pruned */
+  prune(): Promise<number> {
+    return this.#pruner?.run() ?? Promise.resolve(0);
   }
 
   /** a globally unique message id: a random per-process prefix and a counter */
@@ -238,6 +264,8 @@ export class Hub {
       } else if (r.op === 'recall' && r.event) {
         this.#deliveries.noteRecall(r.event);
         items.push({ ev: r.event, origin: origins[i] });
+      } else if (r.op === 'expire' && r.event) {
+        items.push({ ev: r.event, origin: undefined });
       }
     }
     if (items.length > 0) {
@@ -263,6 +291,8 @@ export class Hub {
   /** finishes what is being persisted and delivered, ends this process's sessions */
   async shutdown(): Promise<void> {
     clearInterval(this.#resyncTimer);
+    await this.#expiry.stop();
+    await this.#pruner?.stop();
     this.#watermarks.flush();
     await this.batcher.idle();
     await this.#deliveryChain;

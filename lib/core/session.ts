@@ -18,7 +18,7 @@
  */
 import { visibleTop } from '../models/conversations.js';
 import type { ConvId, ConvState, LogEvent, Store } from '../store/types.js';
-import { MsgId } from '../protocol/msgid.js';
+import { eventMsgId } from '../protocol/shapes.js';
 import type { Link } from './link.js';
 
 interface Pending {
@@ -286,8 +286,8 @@ export class Session {
     if (own || origin === this.id || (this.legacy && ev.senderId === this.userId)) return;
     const line = this.#deps.render(ev, this);
     if (line === null) return;
-    // what the push is on the wire: a recall (v2) or a one-to-one or group chat line
-    const msgid = ev.kind === 'recall' && !this.legacy ? MsgId.RECALL_MSG : ev.conv.startsWith('g:') ? MsgId.GROUP_CHAT_MSG : MsgId.ONE_CHAT_MSG;
+    // what the push is on the wire: a recall, timer or expiry event (v2) or a one-to-one or group chat line
+    const msgid = eventMsgId(ev, this.legacy);
     if (this.legacy) this.conn.sendLine(line, msgid, () => this.#deps.onLegacyWritten(this, ev.conv, ev.seq));
     else this.conn.sendLine(line, msgid);
   }

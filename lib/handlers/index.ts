@@ -28,10 +28,11 @@ import { reg } from './reg.js';
 import { removeFriend } from './remove-friend.js';
 import { removeMember } from './remove-member.js';
 import { sync } from './sync.js';
+import { timer } from './timer.js';
 import type { Handler } from './types.js';
 
 export const handlers: ReadonlyMap<number, Handler> = new Map(
-  [login, loginout, reg, oneChat, addFriend, createGroup, addGroup, groupChat, delivered, sync, readMarker, leaveGroup, removeMember, removeFriend, convList, ping, recall, msgStatus].map(
+  [login, loginout, reg, oneChat, addFriend, createGroup, addGroup, groupChat, delivered, sync, readMarker, leaveGroup, removeMember, removeFriend, convList, ping, recall, msgStatus, timer].map(
     (h) => [h.msgid, h],
   ),
 );

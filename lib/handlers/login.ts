@@ -45,7 +45,7 @@ function legacyGroup(g: GroupView): string {
 
 async function replyLegacy(hub: Hub, conn: Link, session: Session): Promise<void> {
   const [contacts, convs] = await Promise.all([loadContacts(hub.store, hub.presence, session.userId), hub.store.userConversations(session.userId)]);
-  const { events, upTo } = await legacyBacklog(hub.store, session.userId, convs, hub.opts.maxOfflineMsgs);
+  const { events, upTo } = await legacyBacklog(hub.store, session.userId, convs, hub.opts.maxOfflineMsgs, hub.now());
   const reply: Record<string, unknown> = { errno: 0 };
   if (contacts.friends.length > 0) reply.friends = contacts.friends.map((f) => JSON.stringify({ id: f.id, name: f.name, state: f.state }));
   if (contacts.groups.length > 0) reply.groups = contacts.groups.map(legacyGroup);

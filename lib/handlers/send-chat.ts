@@ -14,9 +14,18 @@ import type { Hub } from '../core/hub.js';
 import type { Session } from '../core/session.js';
 import type { ConvId } from '../protocol/conv.js';
 
-/** reads the chat fields every send carries: `msg`, and `cmid` (required on v2) */
-export function readChatFields(hub: Hub, conn: Link, frame: Frame): { text: string; cmid: string | null } {
-  return { text: read.text(frame, 'msg', { max: hub.opts.maxText }), cmid: read.cmid(frame, conn.v2) };
+export interface ChatFields {
+  text: string;
+  cmid: string | null;
+  /** v2: the message's own lifetime in seconds */
+  ttl?: number;
+}
+
+/** reads the chat fields every send carries: `msg`, `cmid` (required on v2), and v2's optional `ttl` */
+export function readChatFields(hub: Hub, conn: Link, frame: Frame): ChatFields {
+  const fields: ChatFields = { text: read.text(frame, 'msg', { max: hub.opts.maxText }), cmid: read.cmid(frame, conn.v2) };
+  if (conn.v2 && frame.ttl !== undefined) fields.ttl = read.ttl(frame, 'ttl', 1);
+  return fields;
 }
 
 export function appendChat(
@@ -25,10 +34,11 @@ export function appendChat(
   frame: Frame,
   reqmsgid: number,
   conv: ConvId,
-  fields: { text: string; cmid: string | null },
+  fields: ChatFields,
 ): void {
   const conn = session.conn;
   const event = hub.newEvent({ conv, kind: 'chat', senderId: session.userId, text: fields.text, ref: null, cmid: fields.cmid });
+  if (fields.ttl !== undefined) event.ttl = fields.ttl;
   session.expectOwn(event.mid);
   hub.submit({ op: 'append', event }, session.id).then(
     async (r) => {

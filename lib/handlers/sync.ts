@@ -5,6 +5,7 @@
  */
 import { ChatError, Errors } from '../errors.js';
 import { readableWindow } from '../models/conversations.js';
+import { asOf } from '../protocol/event.js';
 import { MsgId } from '../protocol/msgid.js';
 import { v2Event, v2Gap } from '../protocol/shapes.js';
 import * as read from '../protocol/validate.js';
@@ -40,10 +41,14 @@ export const sync: Handler = {
     }
     const events = from <= to ? await hub.store.readRange(conv, from, to, limit) : [];
     const page: object[] = [];
+    const now = hub.now();
+    // only a page with holes asks how far retention pruned the log
+    const pruned = events.length < to - from + 1 ? await hub.store.prunedUpTo(conv) : 0;
     let i = 0;
     for (let seq = from; seq <= to; seq++) {
-      if (events[i]?.seq === seq) page.push(v2Event(events[i++]!));
-      else page.push(v2Gap(conv, seq));
+      // a message past its expiry is a tombstone even before the sweeper has erased it
+      if (events[i]?.seq === seq) page.push(v2Event(asOf(events[i++]!, now)));
+      else page.push(v2Gap(conv, seq, seq <= pruned));
     }
     const cmid = read.echoCmid(frame);
     conn.send({

@@ -4,6 +4,7 @@
  * window: seqs after joinedSeq, up to leftSeq once they left.
  */
 import { compareMids } from './mid.js';
+import { asOf } from '../protocol/event.js';
 import { parseConv } from '../protocol/conv.js';
 import type { ConvSummary } from '../protocol/summary.js';
 import type { ConvId, ConvState, LogEvent, Store } from '../store/types.js';
@@ -60,6 +61,7 @@ export async function legacyBacklog(
   userId: number,
   convs: ConvState[],
   max: number,
+  now: number,
 ): Promise<{ events: LogEvent[]; upTo: Map<ConvId, number> }> {
   const lists: LogEvent[][] = [];
   const upTo = new Map<ConvId, number>();
@@ -75,8 +77,8 @@ export async function legacyBacklog(
     // a full page may have stopped short of the top; the rest waits for the next login
     upTo.set(st.conv, evs.length < budget ? top : evs[evs.length - 1]!.seq);
     budget -= evs.length;
-    // own lines are not news; a recalled message shows as its recall event only
-    const shown = evs.filter((e) => e.senderId !== userId && !e.recalled);
+    // own lines are not news; a recalled or expired message shows as its recall or expiry event only
+    const shown = evs.filter((e) => e.senderId !== userId && !e.recalled && !asOf(e, now).expired);
     if (shown.length > 0) lists.push(shown);
   }
   return { events: mergeByTime(lists), upTo };

@@ -49,6 +49,10 @@ export const MsgId = {
   PONG_MSG: 29,
   /** v2: a server notice (shutting down, session replaced) */
   NOTICE_MSG: 30,
+  /** v2 client: set a conversation's disappearing-messages timer; also the timer event's push */
+  TIMER_MSG: 31,
+  /** v2: the push (and sync entry) of an expiry event: a message disappeared */
+  EXPIRED_MSG: 32,
 } as const;
 
 export type MsgIdName = keyof typeof MsgId;

@@ -3,6 +3,7 @@
  * or wrong-typed value, so handlers read typed values in one line and the dispatcher answers.
  */
 import { ChatError } from '../errors.js';
+import { MAX_TTL_S } from './defaults.js';
 
 export type Frame = Record<string, unknown>;
 
@@ -33,6 +34,17 @@ export function count(frame: Frame, key: string, fallback?: number): number {
   const v = own(frame, key);
   if (v === undefined && fallback !== undefined) return fallback;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ChatError('BAD_FIELD', key);
+  return v;
+}
+
+/**
+ * a lifetime in seconds from `min` to MAX_TTL_S: a non-integer is errno 103, an integer out of
+ * range errno 133
+ */
+export function ttl(frame: Frame, key: string, min: number): number {
+  const v = own(frame, key);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new ChatError('BAD_FIELD', key);
+  if (v < min || v > MAX_TTL_S) throw new ChatError('BAD_TTL', `${key} must be from ${min} to ${MAX_TTL_S} seconds`);
   return v;
 }
 

@@ -2,7 +2,7 @@
  * What both stores share: database rows to contract records, and the pure rules of a commit
  * (watermark moves, the shape of a recall event, cmid keys).
  */
-import type { ConvState, EventKind, GroupRecord, LogEvent, MemberPosition, NewEvent } from './types.js';
+import type { ConvState, DueExpiry, EventKind, GroupRecord, LogEvent, MemberPosition, NewEvent } from './types.js';
 
 /** An integer column as a driver may return it (MySQL BIGINT can come back as a string). */
 export type DbInt = number | string | bigint;
@@ -28,16 +28,20 @@ export interface EventRow {
   ref: DbInt | null;
   recalled: DbInt | boolean;
   cmid: string | null;
+  expires_at: DbInt | null;
 }
+
+/** the `recalled` column: what became of a chat event's text */
+export const Tombstone = { LIVE: 0, RECALLED: 1, EXPIRED: 2 } as const;
 
 /** `SELECT <EventRow> FROM event e ...`: append the WHERE clause (same SQL for both dialects) */
 export const EVENT_SELECT =
-  'SELECT e.conv, e.seq, e.mid, e.kind, e.sender_id, u.name AS sender_name, e.ts, e.text, e.ref, e.recalled, e.cmid' +
+  'SELECT e.conv, e.seq, e.mid, e.kind, e.sender_id, u.name AS sender_name, e.ts, e.text, e.ref, e.recalled, e.cmid, e.expires_at' +
   ' FROM event e LEFT JOIN user u ON u.id = e.sender_id';
 
 export function toLogEvent(r: EventRow): LogEvent {
-  const recalled = typeof r.recalled === 'boolean' ? r.recalled : num(r.recalled) !== 0;
-  return {
+  const state = typeof r.recalled === 'boolean' ? Number(r.recalled) : num(r.recalled);
+  const ev: LogEvent = {
     conv: r.conv,
     seq: num(r.seq),
     mid: r.mid,
@@ -45,17 +49,46 @@ export function toLogEvent(r: EventRow): LogEvent {
     senderId: num(r.sender_id),
     senderName: r.sender_name ?? '',
     ts: num(r.ts),
-    text: recalled ? '' : (r.text ?? ''),
+    text: state !== Tombstone.LIVE ? '' : (r.text ?? ''),
     ref: numOrNull(r.ref),
-    recalled,
+    recalled: state === Tombstone.RECALLED,
     cmid: r.cmid,
   };
+  if (state === Tombstone.EXPIRED) ev.expired = true;
+  else if (r.expires_at !== null && r.expires_at !== undefined) ev.expiresAt = num(r.expires_at);
+  return ev;
+}
+
+/** when a chat event appended now expires: its own ttl, else the conversation's timer (seconds) */
+export function expiryOf(e: NewEvent, convTtl: number): number | null {
+  if (e.kind !== 'chat') return null;
+  const ttl = e.ttl ?? convTtl;
+  return ttl > 0 ? e.ts + ttl * 1000 : null;
+}
+
+/** `SELECT <DueRow>`: live chat events due at `?`, soonest first, `LIMIT ?` (same SQL for both dialects) */
+export const DUE_EXPIRIES =
+  'SELECT conv, seq, sender_id FROM event WHERE expires_at <= ? AND recalled = 0 ORDER BY expires_at LIMIT ?';
+
+export interface DueRow {
+  conv: string;
+  seq: DbInt;
+  sender_id: DbInt;
+}
+
+export function toDueExpiry(r: DueRow): DueExpiry {
+  return { conv: r.conv, seq: num(r.seq), senderId: num(r.sender_id) };
+}
+
+/** The event an expire op appends: kind 'expire', no text, naming the expired seq. */
+export function expireEvent(e: NewEvent, targetSeq: number): NewEvent {
+  return { ...e, kind: 'expire', text: '', ref: targetSeq };
 }
 
 /** the LogEvent a freshly appended NewEvent becomes */
-export function appendedEvent(e: NewEvent, seq: number, senderName: string): LogEvent {
+export function appendedEvent(e: NewEvent, seq: number, senderName: string, expiresAt: number | null = null): LogEvent {
   // field by field: on Node 20 a spread with extra properties costs ~2 µs, per message
-  return {
+  const ev: LogEvent = {
     conv: e.conv,
     seq,
     mid: e.mid,
@@ -68,6 +101,8 @@ export function appendedEvent(e: NewEvent, seq: number, senderName: string): Log
     recalled: false,
     cmid: e.cmid,
   };
+  if (expiresAt !== null) ev.expiresAt = expiresAt;
+  return ev;
 }
 
 /** The event a recall op appends: kind 'recall', no text, naming the recalled seq. */
@@ -173,6 +208,22 @@ export function toGroupRecord(r: GroupRow): GroupRecord {
 /** distinct senders of chat events in a seq range (same SQL for both dialects) */
 export const SENDERS_BETWEEN =
   "SELECT DISTINCT sender_id FROM event WHERE conv = ? AND seq > ? AND seq <= ? AND kind = 'chat' ORDER BY sender_id";
+
+/** retention: the first `?` events of a conversation after a seq, oldest first (same SQL for both dialects) */
+export const PRUNE_CANDIDATES = 'SELECT seq, ts FROM event WHERE conv = ? AND seq > ? ORDER BY seq LIMIT ?';
+export const PRUNE_DELETE = 'DELETE FROM event WHERE conv = ? AND seq > ? AND seq <= ?';
+export const PRUNED_UPTO = 'SELECT upto_seq FROM pruned WHERE conv = ?';
+export const CONVERSATIONS_AFTER = 'SELECT conv FROM conversation WHERE conv > ? ORDER BY conv LIMIT ?';
+
+/** the last seq of the run of candidates (ascending) that are all older than `before`; `from` when none */
+export function pruneUpTo(rows: Array<{ seq: DbInt; ts: DbInt }>, before: number, from: number): number {
+  let upTo = from;
+  for (const r of rows) {
+    if (num(r.ts) >= before) break;
+    upTo = num(r.seq);
+  }
+  return upTo;
+}
 
 /** a read limit as SQL takes it: a whole number, never negative (SQLite reads -1 as "no limit") */
 export function pageLimit(limit: number): number {

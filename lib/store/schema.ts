@@ -24,3 +24,17 @@ export function splitStatements(sql: string): string[] {
     .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
     .filter((s) => s.length > 0);
 }
+
+/**
+ * Columns and indexes added after the first release: a fresh database gets them from sql/, an
+ * older one from here (each store's migrate() adds what is missing, so it stays idempotent).
+ */
+export const ADDED_COLUMNS = [
+  /** a chat event that disappears: when, ms since the epoch (NULL once expired or recalled) */
+  { table: 'event', column: 'expires_at', sqlite: 'INTEGER NULL', mysql: 'BIGINT NULL' },
+  /** the conversation's disappearing-messages timer in seconds, 0: off */
+  { table: 'conversation', column: 'ttl', sqlite: 'INTEGER NOT NULL DEFAULT 0', mysql: 'INT NOT NULL DEFAULT 0' },
+] as const;
+
+/** the expiry sweeper reads due events by expires_at */
+export const EXPIRY_INDEX = { table: 'event', name: 'event_expiry', column: 'expires_at' } as const;

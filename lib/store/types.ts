@@ -65,10 +65,26 @@ export interface NewEvent {
   text: string;
   ref: number | null;
   cmid: string | null;
+  /**
+   * a chat event's own lifetime in seconds; without it the conversation's timer (set by the
+   * last timer event) applies
+   */
+  ttl?: number;
+}
+
+/** a chat event past its expiry that is not a tombstone yet */
+export interface DueExpiry {
+  conv: ConvId;
+  seq: number;
+  senderId: number;
 }
 
 export type CommitOp =
-  /** Append one event. For a `p:` conversation the store makes both users members. */
+  /**
+   * Append one event. For a `p:` conversation the store makes both users members. A chat
+   * event gets `expiresAt` from its `ttl` or the conversation's timer; a timer event (kind
+   * 'timer', `ref` its seconds) sets that timer for the events after it.
+   */
   | { op: 'append'; event: NewEvent }
   /** Move a member's delivered and/or read watermark forward (never backward). */
   | { op: 'position'; userId: number; conv: ConvId; delivered?: number; read?: number }
@@ -77,14 +93,22 @@ export type CommitOp =
    * event naming it) in the same transaction. Idempotent: an already recalled target appends
    * nothing and returns `already: true`.
    */
-  | { op: 'recall'; conv: ConvId; seq: number; event: NewEvent };
+  | { op: 'recall'; conv: ConvId; seq: number; event: NewEvent }
+  /**
+   * Expiry: tombstone the chat event at `seq` (erase its text, mark it expired) if its
+   * `expiresAt` is at or before `event.ts`, and append `event` (kind 'expire', naming it) in the
+   * same transaction. Idempotent: a target already expired, recalled, or not due appends nothing.
+   */
+  | { op: 'expire'; conv: ConvId; seq: number; event: NewEvent };
 
 export type CommitResult =
   /** `duplicate`: the (sender, cmid) pair was seen before; `event` is the first one. */
   | { op: 'append'; event: LogEvent; duplicate: boolean }
   /** the member's watermarks after the move, and before it (all 0 when not a member) */
   | { op: 'position'; delivered: number; read: number; prevDelivered: number; prevRead: number }
-  | { op: 'recall'; event: LogEvent | null; already: boolean; found: boolean };
+  | { op: 'recall'; event: LogEvent | null; already: boolean; found: boolean }
+  /** `event`: the expire event appended, null when nothing was due */
+  | { op: 'expire'; event: LogEvent | null };
 
 /** One row per conversation a user belongs to (or belonged to). */
 export interface ConvState {
@@ -171,6 +195,20 @@ export interface Store {
   readBefore(conv: ConvId, before: number, floor: number, limit: number): Promise<LogEvent[]>;
   getEvent(conv: ConvId, seq: number): Promise<LogEvent | null>;
   lastSeq(conv: ConvId): Promise<number>;
+  /** chat events with expiresAt <= now that are still live, soonest first, at most `limit` */
+  dueExpiries(now: number, limit: number): Promise<DueExpiry[]>;
+
+  // retention
+  /** conversation ids after `after` ('' for the first), in order, at most `limit` */
+  conversationsAfter(after: ConvId, limit: number): Promise<ConvId[]>;
+  /**
+   * Deletes the oldest events of `conv` not pruned yet whose ts is before `before`, at most
+   * `limit`, stopping at the first one at or after it, and records how far the log is pruned.
+   * One short transaction; returns how many events it deleted.
+   */
+  prune(conv: ConvId, before: number, limit: number): Promise<number>;
+  /** every seq up to this one of `conv` was pruned (0: none) */
+  prunedUpTo(conv: ConvId): Promise<number>;
 
   // positions
   /** every conversation the user is or was a member of */

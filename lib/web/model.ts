@@ -13,7 +13,7 @@ export const RECALL_WINDOW_MS = 120_000;
 
 export interface Msg {
   seq: number;
-  kind: 'chat' | 'recall';
+  kind: ChatEvent['kind'];
   from: { id: number; name: string };
   text: string;
   time: string;
@@ -133,12 +133,14 @@ export class ChatModel implements Names {
   add(ev: ChatEvent): Conv {
     const c = this.conv(ev.conv);
     if (!ev.own) this.#names.set(ev.from.id, ev.from.name);
-    const msg: Msg = { seq: ev.seq, kind: ev.kind, from: ev.from, text: ev.text, time: ev.time, ts: ev.ts, own: ev.own, recalled: ev.recalled };
+    const msg: Msg = { seq: ev.seq, kind: ev.kind, from: ev.from, text: eventText(ev), time: ev.time, ts: ev.ts, own: ev.own, recalled: ev.recalled };
     if (ev.recalledSeq !== undefined) msg.recalledSeq = ev.recalledSeq;
     c.msgs.set(ev.seq, msg);
     c.lastSeq = Math.max(c.lastSeq, ev.seq);
     if (ev.own) c.read = Math.max(c.read, ev.seq);
     if (ev.kind === 'recall' && ev.recalledSeq !== undefined) this.recalled(ev.conv, ev.recalledSeq);
+    const gone = ev.kind === 'expire' && ev.expiredSeq !== undefined ? c.msgs.get(ev.expiredSeq) : undefined;
+    if (gone) gone.text = '[expired]';
     return c;
   }
 
@@ -206,4 +208,11 @@ export class ChatModel implements Names {
     const ref = refOfConv(conv, this.me);
     return ref?.kind === 'group' && this.groups.get(ref.groupid)?.creator === this.me;
   }
+}
+
+/** what a message line shows: the text, or what a timer or expiry event says */
+function eventText(ev: ChatEvent): string {
+  if (ev.kind === 'expire') return `#${ev.expiredSeq ?? '?'} expired`;
+  if (ev.kind === 'timer') return ev.ttl ? `set disappearing messages to ${ev.ttl} s` : 'turned disappearing messages off';
+  return ev.expired ? '[expired]' : ev.text;
 }

@@ -39,7 +39,7 @@ export function renderMessages(list: HTMLElement, model: ChatModel, c: Conv, act
 }
 
 function messageItem(model: ChatModel, conv: string, m: Msg, actions: MsgActions): HTMLElement {
-  const li = el('li', `msg${m.own ? ' own' : ''}${m.recalled ? ' recalled' : ''}${m.kind === 'recall' ? ' event' : ''}`, '', { 'data-seq': String(m.seq) });
+  const li = el('li', `msg${m.own ? ' own' : ''}${m.recalled ? ' recalled' : ''}${m.kind !== 'chat' ? ' event' : ''}`, '', { 'data-seq': String(m.seq) });
   li.append(el('span', 'seq', `#${m.seq}`), el('span', 'time', m.time), el('span', 'from', userLabel(m.from.id, model)));
   if (m.kind === 'recall') {
     li.append(el('span', 'text', `recalled #${m.recalledSeq ?? '?'}`));

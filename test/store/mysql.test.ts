@@ -74,8 +74,62 @@ if (await needServices(t, 'mysql')) {
     );
     t.strictSame(
       tables.map((r) => [r.name, r.coll, r.engine]).sort((x, y) => (x[0] < y[0] ? -1 : 1)),
-      ['chat_group', 'conv_member', 'conversation', 'event', 'friend', 'session_tokens', 'user'].map((n) => [n, 'utf8mb4_bin', 'InnoDB']),
+      ['chat_group', 'conv_member', 'conversation', 'event', 'friend', 'pruned', 'session_tokens', 'user'].map((n) => [n, 'utf8mb4_bin', 'InnoDB']),
     );
+  });
+
+  t.test('mysql: an expired text is gone from the event table', async (t) => {
+    const database = testDatabase(t);
+    const store = await openStore(database);
+    t.teardown(() => store.close());
+    const a = (await store.createUser('alice', 'scrypt$00$11'))!;
+    const conv = pairConv(a, 99);
+    const [timed] = await send(store, { ...chat(conv, a, 'expiring-secret-0451'), ttl: 1 }, chat(conv, a, 'kept-text-0453'));
+    const texts = () =>
+      admin(async (conn) => {
+        const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT seq, `text`, recalled, expires_at FROM ??.event ORDER BY seq', [database]);
+        return rows.map((r) => [Number(r.seq), r.text as string, Number(r.recalled), r.expires_at === null ? null : Number(r.expires_at)]);
+      });
+    t.strictSame(await texts(), [
+      [1, 'expiring-secret-0451', 0, timed!.ts + 1000],
+      [2, 'kept-text-0453', 0, null],
+    ]);
+    const event = { ...chat(conv, a, ''), kind: 'expire' as const, ref: 1, ts: timed!.ts + 1000 };
+    await store.commit([{ op: 'expire', conv, seq: 1, event }]);
+    t.strictSame(await texts(), [
+      [1, '', 2, null],
+      [2, 'kept-text-0453', 0, null],
+      [3, '', 0, null],
+    ], 'the row holds no text, is marked expired, and an expire event follows');
+  });
+
+  t.test('mysql: migrate upgrades a database of the release before expiry', async (t) => {
+    const database = testDatabase(t);
+    await admin(async (conn) => {
+      await conn.query('CREATE DATABASE ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin', [database]);
+      await conn.query(`CREATE TABLE ??.conversation (conv VARCHAR(64) NOT NULL, last_seq BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (conv))`, [database]);
+      await conn.query(
+        `CREATE TABLE ??.event (conv VARCHAR(64) NOT NULL, seq BIGINT NOT NULL, mid VARCHAR(64) NOT NULL, kind VARCHAR(16) NOT NULL,
+          sender_id INT UNSIGNED NOT NULL, ts BIGINT NOT NULL, \`text\` MEDIUMTEXT NOT NULL, ref BIGINT NULL,
+          recalled TINYINT NOT NULL DEFAULT 0, cmid VARCHAR(64) NULL, PRIMARY KEY (conv, seq), UNIQUE KEY event_mid (mid),
+          UNIQUE KEY event_cmid (sender_id, cmid))`,
+        [database],
+      );
+      await conn.query("INSERT INTO ??.conversation VALUES ('p:1:2', 1)", [database]);
+      await conn.query("INSERT INTO ??.event (conv, seq, mid, kind, sender_id, ts, `text`) VALUES ('p:1:2', 1, 'm1', 'chat', 1, 1, 'old message')", [database]);
+    });
+    const stores = [0, 1].map(() => new MysqlStore({ url: databaseUrl(database) }));
+    t.teardown(() => Promise.all(stores.map((s) => s.close())));
+    await Promise.all(stores.map((s) => s.migrate()));
+    const store = stores[0]!;
+    t.match(await store.getEvent('p:1:2', 1), { seq: 1, text: 'old message', recalled: false });
+    const [next] = await send(store, { ...chat('p:1:2', 1, 'new'), ttl: 2 });
+    t.equal(next!.seq, 2);
+    t.equal((await stores[1]!.getEvent('p:1:2', 2))?.expiresAt, next!.ts + 2000, 'the added column holds the expiry');
+    const [index] = await admin((conn) =>
+      conn.query<mysql.RowDataPacket[]>("SELECT COUNT(*) AS n FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND INDEX_NAME = 'event_expiry'", [database]),
+    );
+    t.equal(Number(index[0]!.n), 1, 'the sweeper\'s index is there');
   });
 
   t.test('mysql: a URL without a database is refused', async (t) => {

@@ -71,6 +71,7 @@ const SENTENCES: Record<string, string> = {
   TOO_MANY_CONNECTIONS: 'too many connections from your address; close some and try again',
   V2_ONLY: 'this connection (a WebSocket) speaks v2 only: every frame needs "v":2',
   BUSY: 'the server is busy checking passwords; try again in a moment',
+  BAD_TTL: 'a disappearing message lives from 1 second to a year (a timer: 0, off, to a year)',
 };
 
 /** errno -> the codes that carry it (errno 1 has two), and their standard texts */

@@ -6,6 +6,8 @@
  *   群消息[<groupid>]:<time> [<id>]<name> said: <msg> #<seq>      group (`group[<id>]:` with --english)
  *   <time> [<id>]<name> said to [<peer>]<name>: <msg> #<seq> (sent)   your own one-to-one message
  *   <time> [<id>]<name> recalled #<seq>                          a recall (with the group prefix in groups)
+ *   <time> #<seq> expired                                        a disappearing message is gone
+ *   <time> [<id>]<name> set disappearing messages to <n> s       a conversation's timer (or "turned ... off")
  *
  * `#<seq>` is the message's position in its conversation; recall, read and status take it.
  */
@@ -68,7 +70,11 @@ export function eventLine(ev: ChatEvent, o: { me: number; names: Names; english:
   const prefix = ev.groupid !== undefined ? groupPrefix(ev.groupid, o.english) : '';
   const who = `[${ev.from.id}]${ev.from.name}`;
   if (ev.kind === 'recall') return `${prefix}${ev.time} ${who} recalled #${ev.recalledSeq ?? '?'}`;
-  const text = ev.recalled ? '[recalled]' : ev.text;
+  if (ev.kind === 'expire') return `${prefix}${ev.time} #${ev.expiredSeq ?? '?'} expired`;
+  if (ev.kind === 'timer') {
+    return `${prefix}${ev.time} ${who} ${ev.ttl ? `set disappearing messages to ${ev.ttl} s` : 'turned disappearing messages off'}`;
+  }
+  const text = ev.recalled ? '[recalled]' : ev.expired ? '[expired]' : ev.text;
   const to = ev.own && !o.history && ev.groupid === undefined && ev.toid !== undefined ? ` to ${userLabel(ev.toid, o.names)}` : '';
   const status = o.status && !ev.recalled ? ` (${o.status})` : '';
   return `${prefix}${ev.time} ${who} said${to}: ${text} #${ev.seq}${status}`;

@@ -484,7 +484,7 @@ class Interactive implements Names {
     const last = r.events[r.events.length - 1]!.seq;
     const out = [`---------------- history of ${label}: #${first}-#${last} of ${r.lastSeq} ----------------`];
     for (const ev of events) {
-      if (ev.kind === 'recall') continue;
+      if (ev.kind === 'recall' || ev.kind === 'expire') continue;
       if (ev.from.id !== this.#me) this.#names.set(ev.from.id, ev.from.name);
       out.push(eventLine(ev, { me: this.#me, names: this, english: this.#opts.english, history: true, ...this.#statusOpt(ev) }));
     }
@@ -575,6 +575,10 @@ class Interactive implements Names {
       if (ev.recalledSeq !== undefined) this.#setOwn(ev.conv, ev.recalledSeq, 'recalled');
       if (this.#recallsShown.has(key)) return;
       this.#recallsShown.add(key);
+      this.#say(this.#screen.style('dim', eventLine(ev, opts)));
+      return;
+    }
+    if (ev.kind !== 'chat') {
       this.#say(this.#screen.style('dim', eventLine(ev, opts)));
       return;
     }

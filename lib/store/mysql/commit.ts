@@ -9,10 +9,13 @@ import {
   appendedEvent,
   cmidKey,
   EVENT_SELECT,
+  expireEvent,
+  expiryOf,
   movePosition,
   num,
   positionCap,
   recallEvent,
+  Tombstone,
   toLogEvent,
   type DbInt,
   type EventRow,
@@ -47,6 +50,10 @@ export class CommitBatch {
   readonly #lockedLast = new Map<ConvId, number>();
   /** ... and as the batch advances it */
   readonly #last = new Map<ConvId, number>();
+  /** the timer of each locked conversation, as the batch found it and as its timer events set it */
+  readonly #ttl = new Map<ConvId, number>();
+  /** conversations whose timer a timer event of the batch set */
+  readonly #ttlSet = new Set<ConvId>();
   /** last seq of conversations the batch only moves positions in (read without locking) */
   readonly #unlockedLast = new Map<ConvId, number>();
   readonly #names = new Map<number, string>();
@@ -71,6 +78,7 @@ export class CommitBatch {
     await this.#flushEvents();
     await this.#writeMembers();
     await this.#writeLastSeqs();
+    await this.#writeTimers();
     return results;
   }
 
@@ -78,7 +86,7 @@ export class CommitBatch {
   #logOps(): Array<{ conv: ConvId; event: NewEvent }> {
     return this.#ops.flatMap((op) => {
       if (op.op === 'append') return [{ conv: op.event.conv, event: op.event }];
-      if (op.op === 'recall') return [{ conv: op.conv, event: op.event }];
+      if (op.op === 'recall' || op.op === 'expire') return [{ conv: op.conv, event: op.event }];
       return [];
     });
   }
@@ -100,14 +108,15 @@ export class CommitBatch {
       'INSERT INTO conversation (conv, last_seq) VALUES ? ON DUPLICATE KEY UPDATE last_seq = last_seq',
       [convs.map((c) => [c, 0])],
     );
-    const rows = await select<{ conv: string; last_seq: DbInt }>(
+    const rows = await select<{ conv: string; last_seq: DbInt; ttl: DbInt }>(
       this.#conn,
-      'SELECT conv, last_seq FROM conversation WHERE conv IN (?) ORDER BY conv FOR UPDATE',
+      'SELECT conv, last_seq, ttl FROM conversation WHERE conv IN (?) ORDER BY conv FOR UPDATE',
       [convs],
     );
     for (const r of rows) {
       this.#last.set(r.conv, num(r.last_seq));
       this.#lockedLast.set(r.conv, num(r.last_seq));
+      this.#ttl.set(r.conv, num(r.ttl));
     }
   }
 
@@ -188,6 +197,8 @@ export class CommitBatch {
         return this.#position(op);
       case 'recall':
         return this.#recall(op.conv, op.seq, op.event);
+      case 'expire':
+        return this.#expire(op.conv, op.seq, op.event);
     }
   }
 
@@ -201,7 +212,11 @@ export class CommitBatch {
   #enqueue(e: NewEvent): LogEvent {
     const seq = (this.#last.get(e.conv) ?? 0) + 1;
     this.#last.set(e.conv, seq);
-    const event = appendedEvent(e, seq, this.#names.get(e.senderId) ?? '');
+    if (e.kind === 'timer') {
+      this.#ttl.set(e.conv, e.ref ?? 0);
+      this.#ttlSet.add(e.conv);
+    }
+    const event = appendedEvent(e, seq, this.#names.get(e.senderId) ?? '', expiryOf(e, this.#ttl.get(e.conv) ?? 0));
     if (e.cmid !== null) this.#byCmid.set(cmidKey(e.senderId, e.cmid), event);
     this.#pending.push(event);
     return event;
@@ -229,13 +244,25 @@ export class CommitBatch {
       'SELECT kind, recalled FROM event WHERE conv = ? AND seq = ? FOR UPDATE',
       [conv, seq],
     );
-    if (!target || target.kind !== 'chat') return { op: 'recall', event: null, already: false, found: false };
-    if (num(target.recalled) !== 0) return { op: 'recall', event: null, already: true, found: true };
-    await run(this.#conn, "UPDATE event SET recalled = 1, `text` = '' WHERE conv = ? AND seq = ?", [conv, seq]);
+    const state = target?.kind === 'chat' ? num(target.recalled) : null;
+    if (state === null || state === Tombstone.EXPIRED) return { op: 'recall', event: null, already: false, found: false };
+    if (state === Tombstone.RECALLED) return { op: 'recall', event: null, already: true, found: true };
+    await run(this.#conn, "UPDATE event SET recalled = ?, `text` = '', expires_at = NULL WHERE conv = ? AND seq = ?", [Tombstone.RECALLED, conv, seq]);
     // A recall is idempotent by its target; a reused cmid must not fail the whole batch.
     const cmidTaken = e.cmid !== null && this.#byCmid.has(cmidKey(e.senderId, e.cmid));
     const event = this.#enqueue(recallEvent({ ...e, conv, cmid: cmidTaken ? null : e.cmid }, seq));
     return { op: 'recall', event, already: false, found: true };
+  }
+
+  async #expire(conv: ConvId, seq: number, e: NewEvent): Promise<CommitResult> {
+    await this.#flushEvents();
+    const res = await run(
+      this.#conn,
+      "UPDATE event SET recalled = ?, `text` = '', expires_at = NULL WHERE conv = ? AND seq = ? AND kind = 'chat' AND recalled = ? AND expires_at <= ?",
+      [Tombstone.EXPIRED, conv, seq, Tombstone.LIVE, e.ts],
+    );
+    if (res.affectedRows === 0) return { op: 'expire', event: null };
+    return { op: 'expire', event: this.#enqueue(expireEvent({ ...e, conv, cmid: null }, seq)) };
   }
 
   async #flushEvents(): Promise<void> {
@@ -243,8 +270,8 @@ export class CommitBatch {
       const chunk = this.#pending.splice(0, this.#chunkLength());
       await run(
         this.#conn,
-        'INSERT INTO event (conv, seq, mid, kind, sender_id, ts, `text`, ref, recalled, cmid) VALUES ?',
-        [chunk.map((e) => [e.conv, e.seq, e.mid, e.kind, e.senderId, e.ts, e.text, e.ref, 0, e.cmid])],
+        'INSERT INTO event (conv, seq, mid, kind, sender_id, ts, `text`, ref, recalled, cmid, expires_at) VALUES ?',
+        [chunk.map((e) => [e.conv, e.seq, e.mid, e.kind, e.senderId, e.ts, e.text, e.ref, 0, e.cmid, e.expiresAt ?? null])],
       );
     }
   }
@@ -285,5 +312,9 @@ export class CommitBatch {
       'INSERT INTO conversation (conv, last_seq) VALUES ? ON DUPLICATE KEY UPDATE last_seq = VALUES(last_seq)',
       [rows],
     );
+  }
+
+  async #writeTimers(): Promise<void> {
+    for (const conv of this.#ttlSet) await run(this.#conn, 'UPDATE conversation SET ttl = ? WHERE conv = ?', [this.#ttl.get(conv) ?? 0, conv]);
   }
 }

@@ -8,6 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import mysql, { type ConnectionOptions } from 'mysql2/promise';
 import { groupConv } from '../../protocol/conv.js';
 import {
+  CONVERSATIONS_AFTER,
+  DUE_EXPIRIES,
   EVENT_SELECT,
   MEMBER_ORDER,
   MEMBER_SELECT,
@@ -15,24 +17,31 @@ import {
   convStatesByUser,
   num,
   pageLimit,
+  PRUNE_CANDIDATES,
+  PRUNE_DELETE,
+  PRUNED_UPTO,
+  pruneUpTo,
   toConvState,
+  toDueExpiry,
   toGroupRecord,
   toLogEvent,
   SENDERS_BETWEEN,
   toMemberPosition,
   type DbInt,
+  type DueRow,
   type EventRow,
   type GroupRow,
   type MemberRow,
   type PositionRow,
 } from '../rows.js';
-import { readSchema, splitStatements } from '../schema.js';
+import { ADDED_COLUMNS, EXPIRY_INDEX, readSchema, splitStatements } from '../schema.js';
 import { TOKEN_SQL } from '../tokens.js';
 import type {
   CommitOp,
   CommitResult,
   ConvId,
   ConvState,
+  DueExpiry,
   GroupMember,
   GroupRecord,
   GroupRole,
@@ -58,6 +67,19 @@ export interface MysqlStoreOptions {
 }
 
 const MAX_ATTEMPTS = 10;
+
+/** MySQL errnos of a schema change another process made first */
+const ER_DUP_FIELDNAME = 1060;
+const ER_DUP_KEYNAME = 1061;
+
+async function ignoreRace(change: Promise<unknown>): Promise<void> {
+  try {
+    await change;
+  } catch (err) {
+    const code = errno(err);
+    if (code !== ER_DUP_FIELDNAME && code !== ER_DUP_KEYNAME) throw err;
+  }
+}
 
 type Retry = 'deadlock' | 'deadlock-or-duplicate';
 
@@ -104,6 +126,23 @@ export class MysqlStore implements Store {
   async migrate(): Promise<void> {
     await this.#createDatabase();
     for (const statement of splitStatements(readSchema('mysql.sql'))) await this.#pool.query(statement);
+    await this.#upgrade();
+  }
+
+  /**
+   * A database of an older release: adds the columns and the index added since. Several
+   * processes may do it at once: the one that loses the race gets "duplicate column" or
+   * "duplicate key name", which means it is done.
+   */
+  async #upgrade(): Promise<void> {
+    const has = async (sql: string, values: string[]) => (await select(this.#pool, sql, values)).length > 0;
+    for (const c of ADDED_COLUMNS) {
+      const found = await has('SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?', [c.table, c.column]);
+      if (!found) await ignoreRace(run(this.#pool, `ALTER TABLE \`${c.table}\` ADD COLUMN ${c.column} ${c.mysql}`));
+    }
+    const ix = EXPIRY_INDEX;
+    const found = await has('SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?', [ix.table, ix.name]);
+    if (!found) await ignoreRace(run(this.#pool, `CREATE INDEX ${ix.name} ON \`${ix.table}\` (${ix.column})`));
   }
 
   /** CREATE DATABASE only when missing, so an account without that privilege can use an existing one */
@@ -382,6 +421,39 @@ export class MysqlStore implements Store {
   async lastSeq(conv: ConvId): Promise<number> {
     const [row] = await select<{ last_seq: DbInt }>(this.#pool, 'SELECT last_seq FROM conversation WHERE conv = ?', [conv]);
     return row ? num(row.last_seq) : 0;
+  }
+
+  async dueExpiries(now: number, limit: number): Promise<DueExpiry[]> {
+    const rows = await select<DueRow>(this.#pool, DUE_EXPIRIES, [now, pageLimit(limit)]);
+    return rows.map(toDueExpiry);
+  }
+
+  // retention
+
+  async conversationsAfter(after: ConvId, limit: number): Promise<ConvId[]> {
+    const rows = await select<{ conv: string }>(this.#pool, CONVERSATIONS_AFTER, [after, pageLimit(limit)]);
+    return rows.map((r) => r.conv);
+  }
+
+  /**
+   * Locks only the pruned rows (a range of the primary key below the log's end) and the
+   * conversation's `pruned` row: sends, which insert above the end, do not wait for it.
+   */
+  async prune(conv: ConvId, before: number, limit: number): Promise<number> {
+    return this.#transaction(async (conn) => {
+      const [row] = await select<{ upto_seq: DbInt }>(conn, `${PRUNED_UPTO} FOR UPDATE`, [conv]);
+      const from = row ? num(row.upto_seq) : 0;
+      const candidates = await select<{ seq: DbInt; ts: DbInt }>(conn, PRUNE_CANDIDATES, [conv, from, pageLimit(limit)]);
+      const upTo = pruneUpTo(candidates, before, from);
+      if (upTo === from) return 0;
+      await run(conn, 'INSERT INTO pruned (conv, upto_seq) VALUES (?, ?) ON DUPLICATE KEY UPDATE upto_seq = GREATEST(upto_seq, VALUES(upto_seq))', [conv, upTo]);
+      return (await run(conn, PRUNE_DELETE, [conv, from, upTo])).affectedRows;
+    });
+  }
+
+  async prunedUpTo(conv: ConvId): Promise<number> {
+    const [row] = await select<{ upto_seq: DbInt }>(this.#pool, PRUNED_UPTO, [conv]);
+    return row ? num(row.upto_seq) : 0;
   }
 
   // positions

@@ -9,7 +9,11 @@ import Database from 'better-sqlite3';
 import { pairMembers, groupConv } from '../../protocol/conv.js';
 import {
   appendedEvent,
+  CONVERSATIONS_AFTER,
+  DUE_EXPIRIES,
   EVENT_SELECT,
+  expireEvent,
+  expiryOf,
   MEMBER_ORDER,
   MEMBER_SELECT,
   MEMBERS_OF_USERS_SELECT,
@@ -18,24 +22,32 @@ import {
   num,
   pageLimit,
   positionCap,
+  PRUNE_CANDIDATES,
+  PRUNE_DELETE,
+  PRUNED_UPTO,
+  pruneUpTo,
   recallEvent,
   toConvState,
+  toDueExpiry,
   toGroupRecord,
   toLogEvent,
   SENDERS_BETWEEN,
   toMemberPosition,
+  Tombstone,
+  type DueRow,
   type EventRow,
   type GroupRow,
   type MemberRow,
   type PositionRow,
 } from '../rows.js';
-import { readSchema } from '../schema.js';
+import { ADDED_COLUMNS, EXPIRY_INDEX, readSchema } from '../schema.js';
 import { TOKEN_SQL } from '../tokens.js';
 import type {
   CommitOp,
   CommitResult,
   ConvId,
   ConvState,
+  DueExpiry,
   GroupMember,
   GroupRecord,
   GroupRole,
@@ -108,10 +120,11 @@ function prepare(db: Database.Database) {
       'INSERT INTO conversation (conv, last_seq) VALUES (?, 0) ON CONFLICT DO NOTHING',
     ),
     lastSeq: db.prepare<[string], { last_seq: number }>('SELECT last_seq FROM conversation WHERE conv = ?'),
-    reserveSeqs: db.prepare<[string, number], { last_seq: number }>(
+    reserveSeqs: db.prepare<[string, number], Reserved>(
       `INSERT INTO conversation (conv, last_seq) VALUES (?, ?)
-       ON CONFLICT (conv) DO UPDATE SET last_seq = last_seq + excluded.last_seq RETURNING last_seq`,
+       ON CONFLICT (conv) DO UPDATE SET last_seq = last_seq + excluded.last_seq RETURNING last_seq, ttl`,
     ),
+    setTtl: db.prepare<[number, string]>('UPDATE conversation SET ttl = ? WHERE conv = ?'),
     setLastSeq: db.prepare<[number, string]>('UPDATE conversation SET last_seq = ? WHERE conv = ?'),
 
     insertMember: db.prepare<[MemberParams]>(
@@ -149,9 +162,9 @@ function prepare(db: Database.Database) {
       'UPDATE conv_member SET delivered_seq = ?, read_seq = ? WHERE conv = ? AND user_id = ?',
     ),
 
-    insertEvent: db.prepare<[NewEvent & { seq: number }]>(
-      `INSERT INTO event (conv, seq, mid, kind, sender_id, ts, text, ref, recalled, cmid)
-       VALUES (@conv, @seq, @mid, @kind, @senderId, @ts, @text, @ref, 0, @cmid)`,
+    insertEvent: db.prepare<[Omit<NewEvent, 'ttl'> & { seq: number; expiresAt: number | null }]>(
+      `INSERT INTO event (conv, seq, mid, kind, sender_id, ts, text, ref, recalled, cmid, expires_at)
+       VALUES (@conv, @seq, @mid, @kind, @senderId, @ts, @text, @ref, 0, @cmid, @expiresAt)`,
     ),
     eventByCmid: db.prepare<[number, string], EventRow>(
       `${EVENT_SELECT} WHERE e.sender_id = ? AND e.cmid = ?`,
@@ -163,11 +176,31 @@ function prepare(db: Database.Database) {
     readBefore: db.prepare<[string, number, number, number], EventRow>(
       `${EVENT_SELECT} WHERE e.conv = ? AND e.seq < ? AND e.seq >= ? ORDER BY e.seq DESC LIMIT ?`,
     ),
-    tombstone: db.prepare<[string, number]>("UPDATE event SET recalled = 1, text = '' WHERE conv = ? AND seq = ?"),
+    tombstone: db.prepare<[string, number]>(
+      `UPDATE event SET recalled = ${Tombstone.RECALLED}, text = '', expires_at = NULL WHERE conv = ? AND seq = ?`,
+    ),
+    expire: db.prepare<[string, number, number]>(
+      `UPDATE event SET recalled = ${Tombstone.EXPIRED}, text = '', expires_at = NULL
+       WHERE conv = ? AND seq = ? AND kind = 'chat' AND recalled = ${Tombstone.LIVE} AND expires_at <= ?`,
+    ),
+    dueExpiries: db.prepare<[number, number], DueRow>(DUE_EXPIRIES),
+    conversationsAfter: db.prepare<[string, number], { conv: string }>(CONVERSATIONS_AFTER),
+    pruneCandidates: db.prepare<[string, number, number], { seq: number; ts: number }>(PRUNE_CANDIDATES),
+    pruneDelete: db.prepare<[string, number, number]>(PRUNE_DELETE),
+    prunedUpTo: db.prepare<[string], { upto_seq: number }>(PRUNED_UPTO),
+    setPruned: db.prepare<[string, number]>(
+      'INSERT INTO pruned (conv, upto_seq) VALUES (?, ?) ON CONFLICT (conv) DO UPDATE SET upto_seq = MAX(upto_seq, excluded.upto_seq)',
+    ),
   };
 }
 
 type Statements = ReturnType<typeof prepare>;
+
+/** a conversation's row as a seq reservation returns it */
+interface Reserved {
+  last_seq: number;
+  ttl: number;
+}
 
 /**
  * One commit's sequence numbers: each conversation's block (as many seqs as the commit has
@@ -176,10 +209,10 @@ type Statements = ReturnType<typeof prepare>;
  */
 class SeqBlocks {
   readonly #wanted = new Map<ConvId, number>();
-  readonly #blocks = new Map<ConvId, { next: number; last: number }>();
-  readonly #reserve: Database.Statement<[string, number], { last_seq: number }>;
+  readonly #blocks = new Map<ConvId, { next: number; last: number; ttl: number }>();
+  readonly #reserve: Database.Statement<[string, number], Reserved>;
 
-  constructor(ops: CommitOp[], reserve: Database.Statement<[string, number], { last_seq: number }>) {
+  constructor(ops: CommitOp[], reserve: Database.Statement<[string, number], Reserved>) {
     this.#reserve = reserve;
     for (const op of ops) {
       if (op.op === 'position') continue;
@@ -189,14 +222,27 @@ class SeqBlocks {
   }
 
   next(conv: ConvId): number {
+    return this.#block(conv).next++;
+  }
+
+  #block(conv: ConvId): { next: number; last: number; ttl: number } {
     let b = this.#blocks.get(conv);
     if (!b) {
       const n = this.#wanted.get(conv) ?? 1;
-      const last = this.#reserve.get(conv, n)!.last_seq;
-      b = { next: last - n + 1, last };
+      const row = this.#reserve.get(conv, n)!;
+      b = { next: row.last_seq - n + 1, last: row.last_seq, ttl: row.ttl };
       this.#blocks.set(conv, b);
     }
-    return b.next++;
+    return b;
+  }
+
+  /** the conversation's timer (seconds) as this commit has it so far */
+  ttl(conv: ConvId): number {
+    return this.#block(conv).ttl;
+  }
+
+  setTtl(conv: ConvId, ttl: number): void {
+    this.#block(conv).ttl = ttl;
   }
 
   /** the last seq handed out so far in `conv`, when this commit reserved a block for it */
@@ -214,6 +260,8 @@ class SeqBlocks {
 export class SqliteStore implements Store {
   /** the seq blocks of the commit running now */
   #seqs: SeqBlocks | null = null;
+  /** the commit running now erased a text (a recall or an expiry) */
+  #erased = false;
   #db: Database.Database;
   #q: Statements | null = null;
 
@@ -222,6 +270,8 @@ export class SqliteStore implements Store {
     this.#db = new Database(opts.file, { timeout: 10_000 });
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma(`synchronous = ${opts.sync === 'full' ? 'FULL' : 'NORMAL'}`);
+    // erased text (recall, expiry) is overwritten with zeros in the file, not left in free space
+    this.#db.pragma('secure_delete = ON');
   }
 
   get #s(): Statements {
@@ -231,6 +281,13 @@ export class SqliteStore implements Store {
 
   async migrate(): Promise<void> {
     this.#db.exec(readSchema('sqlite.sql'));
+    // a database of an older release: the columns added since
+    for (const c of ADDED_COLUMNS) {
+      const has = this.#db.prepare<[], { name: string }>(`PRAGMA table_info(${c.table})`).all().some((r) => r.name === c.column);
+      if (!has) this.#db.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.sqlite}`);
+    }
+    const ix = EXPIRY_INDEX;
+    this.#db.exec(`CREATE INDEX IF NOT EXISTS ${ix.name} ON ${ix.table} (${ix.column}) WHERE ${ix.column} IS NOT NULL`);
     this.#q ??= prepare(this.#db);
   }
 
@@ -360,7 +417,8 @@ export class SqliteStore implements Store {
   // the log
 
   async commit(ops: CommitOp[]): Promise<CommitResult[]> {
-    return this.#db
+    this.#erased = false;
+    const results = this.#db
       .transaction(() => {
         const names = new Map<number, string>();
         this.#seqs = new SeqBlocks(ops, this.#s.reserveSeqs);
@@ -374,6 +432,10 @@ export class SqliteStore implements Store {
         }
       })
       .immediate();
+    // the write-ahead log still holds the erased text in the frames that wrote it: copy it into
+    // the file and empty the log (a few ms: it never grows past ~1000 pages)
+    if (this.#erased) this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    return results;
   }
 
   #apply(op: CommitOp, names: Map<number, string>): CommitResult {
@@ -384,6 +446,8 @@ export class SqliteStore implements Store {
         return this.#position(op.userId, op.conv, op);
       case 'recall':
         return this.#recall(op.conv, op.seq, op.event, names);
+      case 'expire':
+        return this.#expire(op.conv, op.seq, op.event, names);
     }
   }
 
@@ -402,8 +466,14 @@ export class SqliteStore implements Store {
         this.#s.insertMember.run({ conv: e.conv, user, role: null, seq: 0 });
       }
     }
-    this.#s.insertEvent.run({ conv: e.conv, seq, mid: e.mid, kind: e.kind, senderId: e.senderId, ts: e.ts, text: e.text, ref: e.ref, cmid: e.cmid });
-    return appendedEvent(e, seq, this.#senderName(e.senderId, names));
+    const seqs = this.#seqs!;
+    if (e.kind === 'timer') {
+      seqs.setTtl(e.conv, e.ref ?? 0);
+      this.#s.setTtl.run(e.ref ?? 0, e.conv);
+    }
+    const expiresAt = expiryOf(e, seqs.ttl(e.conv));
+    this.#s.insertEvent.run({ conv: e.conv, seq, mid: e.mid, kind: e.kind, senderId: e.senderId, ts: e.ts, text: e.text, ref: e.ref, cmid: e.cmid, expiresAt });
+    return appendedEvent(e, seq, this.#senderName(e.senderId, names), expiresAt);
   }
 
   #senderName(id: number, names: Map<number, string>): string {
@@ -431,13 +501,21 @@ export class SqliteStore implements Store {
 
   #recall(conv: ConvId, seq: number, e: NewEvent, names: Map<number, string>): CommitResult {
     const target = this.#s.getEvent.get(conv, seq);
-    if (!target || target.kind !== 'chat') return { op: 'recall', event: null, already: false, found: false };
-    if (toLogEvent(target).recalled) return { op: 'recall', event: null, already: true, found: true };
+    const state = target?.kind === 'chat' ? Number(target.recalled) : null;
+    if (state === null || state === Tombstone.EXPIRED) return { op: 'recall', event: null, already: false, found: false };
+    if (state === Tombstone.RECALLED) return { op: 'recall', event: null, already: true, found: true };
     this.#s.tombstone.run(conv, seq);
+    this.#erased = true;
     // A recall is idempotent by its target; a reused cmid must not fail the whole batch.
     const cmidTaken = e.cmid !== null && this.#s.eventByCmid.get(e.senderId, e.cmid) !== undefined;
     const event = this.#insert(recallEvent({ ...e, conv, cmid: cmidTaken ? null : e.cmid }, seq), names);
     return { op: 'recall', event, already: false, found: true };
+  }
+
+  #expire(conv: ConvId, seq: number, e: NewEvent, names: Map<number, string>): CommitResult {
+    if (this.#s.expire.run(conv, seq, e.ts).changes === 0) return { op: 'expire', event: null };
+    this.#erased = true;
+    return { op: 'expire', event: this.#insert(expireEvent({ ...e, conv, cmid: null }, seq), names) };
   }
 
   async readRange(conv: ConvId, from: number, to: number, limit: number): Promise<LogEvent[]> {
@@ -455,6 +533,32 @@ export class SqliteStore implements Store {
 
   async lastSeq(conv: ConvId): Promise<number> {
     return this.#s.lastSeq.get(conv)?.last_seq ?? 0;
+  }
+
+  async dueExpiries(now: number, limit: number): Promise<DueExpiry[]> {
+    return this.#s.dueExpiries.all(now, pageLimit(limit)).map(toDueExpiry);
+  }
+
+  // retention
+
+  async conversationsAfter(after: ConvId, limit: number): Promise<ConvId[]> {
+    return this.#s.conversationsAfter.all(after, pageLimit(limit)).map((r) => r.conv);
+  }
+
+  async prune(conv: ConvId, before: number, limit: number): Promise<number> {
+    return this.#db
+      .transaction(() => {
+        const from = this.#s.prunedUpTo.get(conv)?.upto_seq ?? 0;
+        const upTo = pruneUpTo(this.#s.pruneCandidates.all(conv, from, pageLimit(limit)), before, from);
+        if (upTo === from) return 0;
+        this.#s.setPruned.run(conv, upTo);
+        return this.#s.pruneDelete.run(conv, from, upTo).changes;
+      })
+      .immediate();
+  }
+
+  async prunedUpTo(conv: ConvId): Promise<number> {
+    return this.#s.prunedUpTo.get(conv)?.upto_seq ?? 0;
   }
 
   // positions
