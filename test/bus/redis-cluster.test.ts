@@ -13,7 +13,7 @@ import { silentLog } from '../../lib/bus/redis/log.js';
 import { defaultOptions } from '../../lib/config.js';
 import { AuthLimits } from '../../lib/core/auth-limits.js';
 import { busContract, Inbox, presenceContract } from '../fixtures/bus-contract.js';
-import { waitFor } from '../fixtures/harness.js';
+import { refusedPort, waitFor } from '../fixtures/harness.js';
 import { PrivateRedisCluster } from '../fixtures/redis-cluster.js';
 
 t.setTimeout(300_000);
@@ -40,6 +40,18 @@ if (cluster) {
       if (!(p instanceof RedisPresence)) throw new Error('not a RedisPresence');
       p.crashForTest();
     },
+  });
+
+  t.test('redis cluster: start rejects when no node answers, and holds nothing open', async (t) => {
+    const nowhere = `redis+cluster://127.0.0.1:${await refusedPort()},127.0.0.1:${await refusedPort()}`;
+    const bus = new RedisBus({ url: nowhere, prefix, nodeId: 'nowhere' });
+    await t.rejects(bus.start(() => {}));
+    t.notOk(bus.healthy);
+    t.doesNotThrow(() => bus.publish('x', 1));
+    await bus.close();
+    const p = new RedisPresence({ url: nowhere, prefix, nodeId: 'nowhere' });
+    await t.rejects(p.start());
+    await p.close();
   });
 
   t.test('redis cluster: node channels spread over the masters, presence keys share one slot', async (t) => {

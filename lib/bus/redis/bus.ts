@@ -62,6 +62,10 @@ export class RedisBus implements Bus {
     this.#pub.on('ready', () => this.#reportDropped());
     try {
       await this.#pub.connect();
+      // a master's connection opens at its first command, and a command that finds it still
+      // opening is retried later, behind the next ones: open them all now, so that one node's
+      // payloads to another arrive in order
+      if (this.#pub instanceof Cluster) await Promise.all(this.#pub.nodes('master').map((node) => node.ping()));
       await this.#sub.start();
     } catch (err) {
       this.#pub.disconnect();
