@@ -59,7 +59,8 @@ start_redis_cluster() {
   rm -f "$dir"/nodes-*.conf
   for port in $REDIS_CLUSTER_PORTS; do
     redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --cluster-enabled yes \
-      --cluster-config-file "$dir/nodes-$port.conf" --cluster-node-timeout 2000 --save "" --appendonly no \
+      --cluster-config-file "$dir/nodes-$port.conf" --cluster-node-timeout 2000 --cluster-replica-validity-factor 0 \
+      --save "" --appendonly no \
       --dir "$dir" --pidfile "$run/redis-$port.pid" --logfile "$dir/redis-$port.log"
     nodes+=("127.0.0.1:$port")
   done
