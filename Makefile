@@ -27,6 +27,9 @@ clean:
 # 6000-6002, 7000-7002 (their --ws-port), 8000 or 8080 is taken, or if this cluster already runs.
 # Other ports: make cluster PORTS="6100 6101 6102" WS_PORTS="7100 7101 7102" LISTEN=127.0.0.1:9000
 # WS_LISTEN=127.0.0.1:9080 (and the same for cluster-stop)
+# make cluster REDIS=cluster: on a Redis Cluster of its own (3 masters, 3 replicas on ports
+# 6380-6385, or REDIS_CLUSTER_PORTS="six ports"; their cluster bus on port + 10000), which
+# cluster-stop stops too
 cluster: build
 	examples/cluster/cluster.sh start
 

@@ -5,6 +5,7 @@
  * against it (so a library user gets the same refusals as the CLI), and test/docs/options.test.ts
  * keeps docs/OPERATING.md's option tables in step with it.
  */
+import { CLUSTER_SCHEME, parseRedisTarget } from './bus/redis/target.js';
 import { LOG_LEVELS } from './log.js';
 import { parseScryptParams } from './models/password.js';
 import { DEFAULT_MAX_FRAME } from './protocol/defaults.js';
@@ -105,8 +106,21 @@ export const OPTIONS: OptionTable = {
   },
   db: { flag: '--db <file>', default: './data/chat.db', help: 'SQLite file of the embedded store (created with its schema on first start)', group: 'where' },
   mysql: { flag: '--mysql <url>', env: 'CHAT_MYSQL_URL', default: null, help: 'cluster mode: MySQL/MariaDB URL, e.g. mysql://root@127.0.0.1:3306/chat (needs --redis)', group: 'where' },
-  redis: { flag: '--redis <url>', env: 'CHAT_REDIS_URL', default: null, help: 'cluster mode: Redis URL, e.g. redis://127.0.0.1:6379 (needs --mysql)', group: 'where' },
-  redisPrefix: { flag: '--redis-prefix <prefix>', default: 'chat:', help: 'prefix of every Redis key and channel (separates deployments sharing a Redis)', group: 'where' },
+  redis: {
+    flag: '--redis <url>',
+    env: 'CHAT_REDIS_URL',
+    default: null,
+    check: redisUrlProblem,
+    help: 'cluster mode: Redis URL, e.g. redis://127.0.0.1:6379, or a Redis Cluster (Redis 7) by some of its nodes: redis+cluster://10.0.0.1:7000,10.0.0.2:7000 (needs --mysql)',
+    group: 'where',
+  },
+  redisPrefix: {
+    flag: '--redis-prefix <prefix>',
+    default: 'chat:',
+    check: (v) => (/[{}]/.test(v) ? `--redis-prefix must not contain { or } (Redis Cluster hash tags; not ${JSON.stringify(v)})` : undefined),
+    help: 'prefix of every Redis key and channel (separates deployments sharing a Redis)',
+    group: 'where',
+  },
   sync: { flag: '--sync <mode>', default: 'normal', choices: ['normal', 'full'], help: "embedded store durability: 'normal' survives a process crash, 'full' also a power loss", group: 'where' },
   nodeId: { flag: '--node-id <id>', default: null, help: "this process's id in the cluster (default: random)", group: 'where' },
   sessionTtlMs: { flag: '--session-ttl <ms>', default: 10_000, unit: 'ms', min: 500, help: "cluster: a dead process's sessions vanish after this long", group: 'where' },
@@ -238,6 +252,17 @@ export const OPTIONS: OptionTable = {
   metricsHost: { flag: '--metrics-host <addr>', default: '127.0.0.1', help: 'address of the metrics endpoint', group: 'operations' },
   logLevel: { flag: '--log-level <level>', default: 'info', choices: LOG_LEVELS, help: LOG_LEVELS.join(', '), group: 'operations' },
 };
+
+/** `redis://...` (or `rediss://`), or `redis+cluster://host:port[,host:port...]` */
+function redisUrlProblem(v: string): string | undefined {
+  if (!/^(rediss?|redis\+cluster):\/\//.test(v)) return `--redis must be redis://host:port or ${CLUSTER_SCHEME}host:port[,host:port...] (not ${JSON.stringify(v)})`;
+  try {
+    parseRedisTarget(v);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
 
 export const defaultOptions: ServerOptions = Object.fromEntries(Object.entries(OPTIONS).map(([k, s]) => [k, s.default])) as unknown as ServerOptions;
 

@@ -7,6 +7,9 @@
 # each server's --ws-port, one per PORTS entry),
 # CHAT_MYSQL_URL (mysql://root@127.0.0.1:3306/chat), CHAT_REDIS_URL (redis://127.0.0.1:6379),
 # RUN_DIR (examples/cluster/.run: pid files, logs, nginx.conf), START_TIMEOUT (20 s).
+# REDIS=cluster: instead of the Redis on CHAT_REDIS_URL, a Redis Cluster of its own, three
+# masters and three replicas on REDIS_CLUSTER_PORTS ("6380 6381 6382 6383 6384 6385"; each
+# node's cluster bus on its port + 10000), its files in RUN_DIR/redis-cluster, stopped by stop.
 # start checks every port first, refuses to start over a running cluster, and reports success
 # only once every server and nginx accept connections.
 set -euo pipefail
@@ -21,9 +24,19 @@ WS_PORTS="${WS_PORTS:-7000 7001 7002}"
 MYSQL_URL="${CHAT_MYSQL_URL:-mysql://root@127.0.0.1:3306/chat}"
 REDIS_URL="${CHAT_REDIS_URL:-redis://127.0.0.1:6379}"
 STREAM_MODULE="${STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}"
+REDIS="${REDIS:-}"
+REDIS_CLUSTER_PORTS="${REDIS_CLUSTER_PORTS:-6380 6381 6382 6383 6384 6385}"
+case "$REDIS" in
+  "") ;;
+  cluster)
+    REDIS_URL="redis+cluster://$(echo $REDIS_CLUSTER_PORTS | sed -e 's/\([0-9][0-9]*\)/127.0.0.1:\1/g' -e 's/ /,/g')" ;;
+  *) echo "cluster.sh: REDIS=$REDIS: only REDIS=cluster (a Redis Cluster of its own) or none (CHAT_REDIS_URL)" >&2; exit 2 ;;
+esac
 
 need_services() {
-  if ! redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; then
+  if [ "$REDIS" = cluster ]; then
+    start_redis_cluster
+  elif ! redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; then
     echo "starting redis-server"
     redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no --dir /tmp
   fi
@@ -36,6 +49,36 @@ need_services() {
     echo "nginx is missing: apt-get install nginx-light libnginx-mod-stream" >&2
     exit 1
   }
+}
+
+# three masters and three replicas on REDIS_CLUSTER_PORTS, joined with redis-cli --cluster create
+start_redis_cluster() {
+  local port dir="$run/redis-cluster" nodes=() deadline=$((SECONDS + START_TIMEOUT))
+  [ "$(echo $REDIS_CLUSTER_PORTS | wc -w)" = 6 ] || fail "REDIS_CLUSTER_PORTS (\"$REDIS_CLUSTER_PORTS\") needs six ports: three masters, three replicas"
+  mkdir -p "$dir"
+  rm -f "$dir"/nodes-*.conf
+  for port in $REDIS_CLUSTER_PORTS; do
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --cluster-enabled yes \
+      --cluster-config-file "$dir/nodes-$port.conf" --cluster-node-timeout 2000 --cluster-replica-validity-factor 0 \
+      --save "" --appendonly no \
+      --dir "$dir" --pidfile "$run/redis-$port.pid" --logfile "$dir/redis-$port.log"
+    nodes+=("127.0.0.1:$port")
+  done
+  for port in $REDIS_CLUSTER_PORTS; do
+    until redis-cli -p "$port" ping >/dev/null 2>&1; do
+      [ "$SECONDS" -lt "$deadline" ] || { stop >/dev/null; fail "redis-server on port $port did not start ($dir/redis-$port.log)"; }
+      sleep 0.2
+    done
+  done
+  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes >"$dir/create.log" 2>&1 ||
+    { stop >/dev/null; fail "redis-cli --cluster create failed ($dir/create.log)"; }
+  for port in $REDIS_CLUSTER_PORTS; do
+    until redis-cli -p "$port" cluster info 2>/dev/null | grep -q '^cluster_state:ok'; do
+      [ "$SECONDS" -lt "$deadline" ] || { stop >/dev/null; fail "the Redis Cluster did not reach cluster_state:ok within ${START_TIMEOUT}s"; }
+      sleep 0.2
+    done
+  done
+  echo "started a Redis Cluster: 3 masters, 3 replicas on ports $REDIS_CLUSTER_PORTS"
 }
 
 fail() {
@@ -65,7 +108,7 @@ alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 refuse_running() {
   local f running=""
-  for f in "$run"/server-*.pid "$run/nginx.pid"; do
+  for f in "$run"/server-*.pid "$run/nginx.pid" "$run"/redis-*.pid; do
     [ -f "$f" ] || continue
     if alive "$f"; then running+=" $(basename "$f" .pid)=$(cat "$f")"; else rm -f "$f"; fi
   done
@@ -83,6 +126,11 @@ check_ports() {
     port_free 127.0.0.1 "$port" || fail "port $port (a chatserver's WebSocket, WS_PORTS=\"$WS_PORTS\") is in use by another process; free it or choose other WS_PORTS"
   done
   port_free "${WS_LISTEN%:*}" "${WS_LISTEN##*:}" || fail "port ${WS_LISTEN##*:} (nginx's HTTP, WS_LISTEN=$WS_LISTEN) is in use by another process; free it or choose another WS_LISTEN"
+  [ "$REDIS" = cluster ] || return 0
+  for port in $REDIS_CLUSTER_PORTS; do
+    port_free 127.0.0.1 "$port" || fail "port $port (a Redis Cluster node's, REDIS_CLUSTER_PORTS=\"$REDIS_CLUSTER_PORTS\") is in use by another process; free it or choose other REDIS_CLUSTER_PORTS"
+    port_free 127.0.0.1 $((port + 10000)) || fail "port $((port + 10000)) (the cluster bus of the Redis Cluster node on $port) is in use by another process; choose other REDIS_CLUSTER_PORTS"
+  done
 }
 
 # waits until the server on $1 (pid file $2) accepts connections; fails if it exits first
@@ -132,23 +180,31 @@ d
     fail "nginx did not start on $LISTEN (see $run/nginx-error.log)"
   fi
   echo "clusterchat: $(echo $PORTS | wc -w) servers (ports $PORTS) behind nginx on $LISTEN"
+  echo "  redis:    $REDIS_URL"
   echo "  connect:  bin/chatclient ${LISTEN%:*} ${LISTEN##*:}    or    nc ${LISTEN%:*} ${LISTEN##*:}"
   echo "  browser:  http://$WS_LISTEN/"
   echo "  logs:     $run/server-*.log"
   echo "  stop:     make cluster-stop"
 }
 
-stop() {
-  if [ -f "$run/nginx.pid" ]; then nginx -c "$run/nginx.conf" -p "$run" -s stop 2>/dev/null || true; fi
+# SIGTERM to the process of each pid file matching $1, waiting until it is gone (a graceful
+# shutdown takes a moment; its ports are free once it is over)
+stop_pids() {
   local f pid
-  for f in "$run"/server-*.pid; do
+  for f in "$run"/$1; do
     [ -f "$f" ] || continue
     pid="$(cat "$f")"
     kill "$pid" 2>/dev/null || true
-    # a graceful shutdown takes a moment; the ports are free once it is over
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     rm -f "$f"
   done
+}
+
+stop() {
+  if [ -f "$run/nginx.pid" ]; then nginx -c "$run/nginx.conf" -p "$run" -s stop 2>/dev/null || true; fi
+  stop_pids 'server-*.pid'
+  # the Redis Cluster of REDIS=cluster, after the servers that use it
+  stop_pids 'redis-*.pid'
   echo "clusterchat cluster stopped"
 }
 

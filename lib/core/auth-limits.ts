@@ -16,7 +16,7 @@
  * takes nothing, so the budgets count attempts that reached the password check, finished or
  * still in flight.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../bus/redis/connection.js';
 import type { ServerOptions } from '../config.js';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
@@ -27,7 +27,7 @@ export type AuthLimitOptions = Pick<
 >;
 
 /** where the counts live: this process, or a Redis shared by the cluster */
-export type CountStore = { kind: 'memory' } | { kind: 'redis'; redis: Redis; prefix: string };
+export type CountStore = { kind: 'memory' } | { kind: 'redis'; redis: RedisClient; prefix: string };
 
 /** how long an address stays known for an account after a login from it (memory timers cap it under 24.8 days) */
 export const KNOWN_ADDRESS_MS = 14 * 24 * 3600 * 1000;

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import t from 'tap';
 import { RedisBus, RedisPresence } from '../../lib/bus/redis/index.js';
+import { presenceBase } from '../../lib/bus/redis/presence.js';
 import { busContract, presenceContract } from '../fixtures/bus-contract.js';
 import { needServices, REDIS_URL, uniqueSuffix } from '../fixtures/services.js';
 
@@ -70,17 +71,19 @@ if (await needServices(t, 'redis')) {
   });
 
   t.test('redis presence: key layout, ttl, prefix and cleanup on close', async (t) => {
+    const base = presenceBase(prefix);
+    t.equal(base, `${prefix}{presence}`, 'the prefix, then the hash tag every presence key shares');
     const p = new RedisPresence({ url: REDIS_URL, prefix, nodeId: 'layout', nodeTtlMs: 5000 });
     t.teardown(() => p.close());
     await p.start();
     await p.register(42, { sessionId: 'sx', nodeId: 'layout', legacy: true }, { exclusive: true, maxSessions: 5 });
-    const ttl = await admin.pttl(`${prefix}alive:layout`);
+    const ttl = await admin.pttl(`${base}alive:layout`);
     t.ok(ttl > 0 && ttl <= 5000, `alive key has a ttl (${ttl} ms)`);
-    t.same(await admin.hgetall(`${prefix}user:42`), { sx: JSON.stringify({ nodeId: 'layout', legacy: true }) });
-    t.same(await admin.smembers(`${prefix}nodesessions:layout`), ['42:sx']);
-    t.ok((await admin.pttl(`${prefix}nodesessions:layout`)) > 0, 'the node set expires with the node');
+    t.same(await admin.hgetall(`${base}user:42`), { sx: JSON.stringify({ nodeId: 'layout', legacy: true }) });
+    t.same(await admin.smembers(`${base}nodesessions:layout`), ['42:sx']);
+    t.ok((await admin.pttl(`${base}nodesessions:layout`)) > 0, 'the node set expires with the node');
     await p.close();
-    t.equal(await admin.exists(`${prefix}alive:layout`, `${prefix}user:42`, `${prefix}nodesessions:layout`), 0);
+    t.equal(await admin.exists(`${base}alive:layout`, `${base}user:42`, `${base}nodesessions:layout`), 0);
   });
 
   t.test('redis presence: sessionsOf batches many users', async (t) => {
@@ -102,7 +105,7 @@ if (await needServices(t, 'redis')) {
     await b.start();
     await a.register(7, { sessionId: 'keep', nodeId: 'lapse', legacy: false }, { exclusive: false, maxSessions: 5 });
     // what a Redis restart or a long stall does: the alive key goes, and others drop the sessions
-    await admin.del(`${prefix}alive:lapse`);
+    await admin.del(`${presenceBase(prefix)}alive:lapse`);
     t.same((await b.sessionsOf([7])).size, 0, 'others drop the sessions of a node that looks dead');
     const deadline = Date.now() + 2000;
     while (!(await b.sessionsOf([7])).has(7) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

@@ -44,6 +44,22 @@ t.test('cluster mode needs both --mysql and --redis, and says so', async (t) => 
   t.match(onlyRedis.stderr, /cluster mode needs both --mysql and --redis/);
 });
 
+t.test('--redis takes redis://... or redis+cluster://host:port,...; --redis-prefix no hash tag braces', async (t) => {
+  const mysqlUrl = ['--mysql', 'mysql://root@127.0.0.1:3306/nope'];
+  for (const [bad, why] of [
+    ['127.0.0.1:6379', /--redis must be redis:\/\/host:port or redis\+cluster:\/\/host:port\[,host:port\.\.\.\] \(not "127\.0\.0\.1:6379"\)/],
+    ['redis+cluster://127.0.0.1:7000,127.0.0.1', /a Redis Cluster is redis\+cluster:\/\/host:port\[,host:port\.\.\.\] \(not .*"127\.0\.0\.1" is not host:port\)/],
+    ['redis+cluster://127.0.0.1:70000', /"127\.0\.0\.1:70000" is not host:port/],
+  ] as const) {
+    const r = chatserver('--port', '0', ...mysqlUrl, '--redis', bad);
+    t.equal(r.status, 1, bad);
+    t.match(r.stderr, why);
+  }
+  const braces = chatserver('--port', '0', ...mysqlUrl, '--redis', 'redis://127.0.0.1:6379', '--redis-prefix', 'a{b}:');
+  t.equal(braces.status, 1);
+  t.match(braces.stderr, /--redis-prefix must not contain \{ or \}/);
+});
+
 t.test('--help explains every option with its environment variable', async (t) => {
   const help = chatserver('--help');
   t.equal(help.status, 0);

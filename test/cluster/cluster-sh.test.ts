@@ -10,7 +10,8 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { ChatClient } from '../../lib/client/client.js';
 import { clusterEnv } from '../fixtures/cluster.js';
-import { freePort, ROOT, tempDir } from '../fixtures/harness.js';
+import { freePort, ROOT, tempDir, waitFor } from '../fixtures/harness.js';
+import { findBinary } from '../fixtures/services.js';
 
 t.setTimeout(120_000);
 
@@ -57,6 +58,15 @@ async function hold(t: Test, port: number): Promise<void> {
 }
 
 const pidFiles = (run: string) => readdirSync(run).filter((f) => f.endsWith('.pid'));
+
+/** true when nothing accepts connections on the port */
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(false)));
+    s.once('error', () => resolve(true));
+  });
+}
 
 t.test("a port another process holds: nothing started, the port named, exit 1", async (t) => {
   const run = tempDir(t, 'cluster-run-');
@@ -115,12 +125,53 @@ t.test('start: three servers and nginx up before it says so; stop ends them', { 
   const stopped = await clusterSh(run, p, 'stop');
   t.equal(stopped.code, 0);
   t.same(pidFiles(run), []);
-  for (const port of [p.listen, ...p.servers]) {
-    const refused = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(false)));
-      s.once('error', () => resolve(true));
+  for (const port of [p.listen, ...p.servers]) t.ok(await refused(port), `nothing listens on ${port} any more`);
+});
+
+/** six free ports whose cluster bus ports (port + 10000) are free too */
+async function redisClusterPorts(): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < 6) {
+    const port = await freePort();
+    if (port > 55535 || ports.includes(port)) continue;
+    const bus = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port + 10000, '127.0.0.1', () => s.close(() => resolve(true)));
     });
-    t.ok(refused, `nothing listens on ${port} any more`);
+    if (bus) ports.push(port);
   }
+  return ports;
+}
+
+const REDIS_CLUSTER = NGINX && findBinary('redis-server') !== null && findBinary('redis-cli') !== null;
+
+t.test('REDIS=cluster: a Redis Cluster of its own, the servers on it, and stop ends it all', { skip: REDIS_CLUSTER ? false : 'nginx, redis-server or redis-cli is not installed' }, async (t) => {
+  const env = await clusterEnv(t);
+  if (!env) return;
+  const run = tempDir(t, 'cluster-run-');
+  const redisPorts = await redisClusterPorts();
+  const envs = { CHAT_MYSQL_URL: env.mysql, CHAT_REDIS_PREFIX: env.prefix, REDIS: 'cluster', REDIS_CLUSTER_PORTS: redisPorts.join(' ') };
+  const p = await ports();
+  t.teardown(() => clusterSh(run, p, 'stop'));
+  const r = await clusterSh(run, p, 'start', envs);
+  t.equal(r.code, 0, r.err);
+  t.match(r.out, `started a Redis Cluster: 3 masters, 3 replicas on ports ${redisPorts.join(' ')}`);
+  t.match(r.out, `redis:    redis+cluster://${redisPorts.map((port) => `127.0.0.1:${port}`).join(',')}`);
+
+  // two users on two processes: the message crosses the cluster's sharded pub/sub
+  const [a, b] = await Promise.all(p.servers.slice(0, 2).map((port) => ChatClient.connect({ host: '127.0.0.1', port, reconnect: false })));
+  t.teardown(() => (a!.close(), b!.close()));
+  const [ida, idb] = [await a!.register('ann', 'pw'), await b!.register('bob', 'pw')];
+  await Promise.all([a!.login(ida, 'pw'), b!.login(idb, 'pw')]);
+  const got: string[] = [];
+  b!.on('event', (e) => got.push(e.text ?? ''));
+  await a!.sendTo(idb, 'across the Redis Cluster');
+  await waitFor(() => got.includes('across the Redis Cluster'), 30_000, () => 'the push across processes');
+  t.pass('pushed across processes');
+
+  const stopped = await clusterSh(run, p, 'stop');
+  t.equal(stopped.code, 0);
+  t.same(pidFiles(run), [], 'no pid file left, the Redis Cluster nodes\' included');
+  for (const port of redisPorts) t.ok(await refused(port), `no Redis Cluster node on ${port} any more`);
 });

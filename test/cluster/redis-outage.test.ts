@@ -7,6 +7,7 @@ import t from 'tap';
 import { ChatClient, type ChatEvent } from '../../lib/client/client.js';
 import { clusterEnv, PrivateRedis } from '../fixtures/cluster.js';
 import { Redis } from 'ioredis';
+import { presenceBase } from '../../lib/bus/redis/presence.js';
 import { LineClient, login, register, waitFor, waitForAsync, type Json } from '../fixtures/harness.js';
 import { untilReady } from '../hardening/util.js';
 
@@ -47,7 +48,7 @@ t.test('messages sent while Redis is down arrive after it is back', async (t) =>
   for (const n of [n1!, n2!]) await untilReady(n.metricsPort!);
   const presence = new Redis(redis.url);
   t.teardown(() => presence.disconnect());
-  const registered = async () => (await Promise.all([ida, idl, idb].map((id) => presence.hlen(`${env.prefix}user:${id}`)))).every((n) => n > 0);
+  const registered = async () => (await Promise.all([ida, idl, idb].map((id) => presence.hlen(`${presenceBase(env.prefix)}user:${id}`)))).every((n) => n > 0);
   await waitForAsync(registered, 60_000, () => 'the sessions to be registered again');
   a.send({ msgid: 6, toid: idb, msg: 'after' });
   await waitFor(() => got.length >= 6, 20_000, () => JSON.stringify(got.map((e) => e.text)));

@@ -1,9 +1,12 @@
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { Bus } from '../types.js';
-import { closeConnection, createConnection } from './connection.js';
+import { closeConnection, createConnection, type RedisClient } from './connection.js';
 import { silentLog, type BusLog } from './log.js';
+import { ShardSubscription } from './shard-subscription.js';
+import { ChannelSubscription, type Subscription } from './subscription.js';
 
 export interface RedisBusOptions {
+  /** one Redis or a Redis Cluster (target.ts) */
   url: string;
   prefix: string;
   nodeId: string;
@@ -11,59 +14,64 @@ export interface RedisBusOptions {
 }
 
 /**
- * Redis pub/sub bus: node X listens on `${prefix}node:X`. Two connections, since a subscribed
- * connection cannot publish. Publishes are dropped (and counted) while the publisher is not
- * ready: no offline queue, so an outage costs no memory and no stale burst on reconnect;
- * receivers fill gaps from the log. The subscription is renewed on every reconnect by us,
- * not by ioredis's autoResubscribe, so `healthy` turns true only once SUBSCRIBE is confirmed,
- * and then `onResume` tells the server to read what it missed from the log.
+ * Redis pub/sub bus: node X listens on `${prefix}node:X`. On one Redis: PUBLISH and SUBSCRIBE;
+ * on a Redis Cluster: SPUBLISH and SSUBSCRIBE (sharded pub/sub, Redis 7), so each node's
+ * channel lives on the master of its slot and the channels spread over the masters. The
+ * subscription has a connection of its own (a subscribed connection cannot publish). Publishes
+ * are dropped (and counted) while the publisher is not ready: no offline queue, so an outage
+ * costs no memory and no stale burst on reconnect; receivers fill gaps from the log. `healthy`
+ * turns true only once the subscription is confirmed, and after every loss `onResume` tells
+ * the server to read what it missed from the log.
  */
 export class RedisBus implements Bus {
   readonly nodeId: string;
   readonly #prefix: string;
-  readonly #channel: string;
   readonly #log: BusLog;
-  readonly #pub: Redis;
-  readonly #sub: Redis;
+  readonly #pub: RedisClient;
+  readonly #sub: Subscription;
   #onMessage: ((payload: unknown) => void) | undefined;
   #onResume: (() => void) | undefined;
-  #subscribed = false;
+  #started = false;
   #closed = false;
   #dropped = 0;
 
   constructor(opts: RedisBusOptions) {
     this.nodeId = opts.nodeId;
     this.#prefix = opts.prefix;
-    this.#channel = this.#channelOf(opts.nodeId);
     this.#log = opts.log ?? silentLog;
     this.#pub = createConnection({ url: opts.url, name: `${opts.prefix}pub:${opts.nodeId}`, log: this.#log });
-    this.#sub = createConnection({ url: opts.url, name: `${opts.prefix}sub:${opts.nodeId}`, log: this.#log });
+    const sub = {
+      channel: this.#channelOf(opts.nodeId),
+      name: `${opts.prefix}sub:${opts.nodeId}`,
+      log: this.#log,
+      handlers: { message: (text: string) => this.#deliver(text), resumed: () => this.#resumed() },
+    };
+    this.#sub = this.#pub instanceof Cluster ? new ShardSubscription({ ...sub, cluster: this.#pub }) : new ChannelSubscription({ ...sub, url: opts.url });
   }
 
   get healthy(): boolean {
-    return !this.#closed && this.#subscribed && this.#pub.status === 'ready' && this.#sub.status === 'ready';
+    return !this.#closed && this.#sub.subscribed && this.#pub.status === 'ready';
   }
 
   /** Rejects if Redis cannot be reached now; after that, outages are ridden out. */
   async start(onMessage: (payload: unknown) => void, onResume?: () => void): Promise<void> {
-    if (this.#closed || this.#onMessage) throw new Error('RedisBus: start twice or after close');
+    if (this.#closed || this.#started) throw new Error('RedisBus: start twice or after close');
+    this.#started = true;
     this.#onMessage = onMessage;
     this.#onResume = onResume;
-    this.#sub.on('message', (channel: string, message: string) => this.#deliver(channel, message));
-    this.#sub.on('close', () => {
-      this.#subscribed = false;
-    });
     this.#pub.on('ready', () => this.#reportDropped());
     try {
-      await Promise.all([this.#pub.connect(), this.#sub.connect()]);
-      await this.#sub.subscribe(this.#channel);
+      await this.#pub.connect();
+      // a master's connection opens at its first command, and a command that finds it still
+      // opening is retried later, behind the next ones: open them all now, so that one node's
+      // payloads to another arrive in order
+      if (this.#pub instanceof Cluster) await Promise.all(this.#pub.nodes('master').map((node) => node.ping()));
+      await this.#sub.start();
     } catch (err) {
       this.#pub.disconnect();
-      this.#sub.disconnect();
+      await this.#sub.close();
       throw err;
     }
-    this.#subscribed = true;
-    this.#sub.on('ready', () => this.#resubscribe());
   }
 
   publish(nodeId: string, payload: unknown): void {
@@ -77,43 +85,36 @@ export class RedisBus implements Bus {
     }
     if (text === undefined) return;
     if (this.#pub.status !== 'ready') return this.#drop();
-    this.#pub.publish(this.#channelOf(nodeId), text).catch((err: unknown) => this.#drop(err));
+    const channel = this.#channelOf(nodeId);
+    const sent = this.#pub instanceof Cluster ? this.#pub.spublish(channel, text) : this.#pub.publish(channel, text);
+    sent.catch((err: unknown) => this.#drop(err));
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#subscribed = false;
-    await Promise.all([closeConnection(this.#pub), closeConnection(this.#sub)]);
+    await Promise.all([closeConnection(this.#pub), this.#sub.close()]);
   }
 
   #channelOf(nodeId: string): string {
     return `${this.#prefix}node:${nodeId}`;
   }
 
-  #resubscribe(): void {
-    this.#sub.subscribe(this.#channel).then(
-      () => {
-        if (this.#sub.status !== 'ready' || this.#closed) return;
-        this.#subscribed = true;
-        // whatever was published to this node while it was not subscribed is gone
-        try {
-          this.#onResume?.();
-        } catch (err) {
-          this.#log.error({ err }, 'bus resume handler failed');
-        }
-      },
-      // the connection dropped again; the next 'ready' retries
-      (err: unknown) => this.#log.warn({ err }, 'bus resubscribe failed'),
-    );
-  }
-
-  #deliver(channel: string, message: string): void {
-    if (channel !== this.#channel || this.#closed || !this.#onMessage) return;
+  #deliver(message: string): void {
+    if (this.#closed || !this.#onMessage) return;
     try {
       this.#onMessage(JSON.parse(message));
     } catch (err) {
       this.#log.error({ err }, 'bus message handler failed');
+    }
+  }
+
+  /** whatever was published to this node while it was not subscribed is gone */
+  #resumed(): void {
+    try {
+      this.#onResume?.();
+    } catch (err) {
+      this.#log.error({ err }, 'bus resume handler failed');
     }
   }
 

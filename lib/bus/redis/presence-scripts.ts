@@ -1,11 +1,13 @@
 /**
- * Presence Lua scripts. Layout (every key carries the prefix P):
+ * Presence Lua scripts. Layout (every key starts with P = `<prefix>{presence}`, e.g.
+ * `chat:{presence}user:42`):
  *   P alive:<node>         string with a PX ttl, refreshed by the live node
  *   P user:<userId>        hash sessionId -> JSON {nodeId, legacy}
  *   P nodesessions:<node>  set of "userId:sessionId" held by that node (for close), same ttl
  * A session counts as live while its node's alive key exists. Scripts drop dead-node entries
- * they come across. Alive and nodesessions keys of other nodes are derived inside the scripts,
- * so this layout needs a single Redis (not Redis Cluster).
+ * they come across. Alive and nodesessions keys of other nodes are derived inside the scripts
+ * (ARGV's "prefix" is P); the hash tag `{presence}` puts every presence key in one slot, so on
+ * a Redis Cluster each script touches one slot, on one master, atomically as on one Redis.
  */
 import { LuaScript } from './script.js';
 

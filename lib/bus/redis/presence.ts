@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
 import type { Presence, RegisterResult, SessionInfo } from '../types.js';
-import { closeConnection, createConnection } from './connection.js';
+import { closeConnection, createConnection, type RedisClient } from './connection.js';
 import { silentLog, type BusLog } from './log.js';
 import { closeScript, refreshScript, registerScript, sessionsScript, unregisterScript } from './presence-scripts.js';
 
 export interface RedisPresenceOptions {
+  /** one Redis or a Redis Cluster (target.ts) */
   url: string;
   prefix: string;
   nodeId: string;
@@ -21,27 +21,31 @@ const USERS_PER_CALL = 500;
 /**
  * Presence in Redis (layout in presence-scripts.ts). Commands fail fast while Redis is
  * unreachable: register/unregister/sessionsOf reject, the caller decides how to degrade.
- * This node keeps its own sessions in memory too: when a refresh finds its alive key gone (a
- * Redis restart, or a stall longer than the ttl, after which other nodes drop its sessions)
- * it writes them all back.
+ * This node keeps its own sessions in memory too and writes them all back at the next refresh
+ * when Redis may have lost some: its alive key was gone (a Redis restart, or a stall longer
+ * than the ttl, after which other nodes drop its sessions), a refresh failed, or a cluster node
+ * went away (a replica that took over from a dead master lacks its last writes).
  */
 export class RedisPresence implements Presence {
   readonly nodeId: string;
-  readonly #prefix: string;
   readonly #ttlMs: number;
   readonly #refreshMs: number;
   readonly #log: BusLog;
-  readonly #redis: Redis;
+  /** every presence key starts with this; its hash tag keeps them in one cluster slot */
+  readonly #base: string;
+  readonly #redis: RedisClient;
   /** "userId:sessionId" -> this node's registered sessions */
   readonly #own = new Map<string, { userId: number; json: string }>();
   #timer: NodeJS.Timeout | undefined;
   #refreshing = false;
   #refreshFailing = false;
+  /** Redis may have lost some of this node's sessions: write them back at the next refresh */
+  #suspect = false;
   #closed = false;
 
   constructor(opts: RedisPresenceOptions) {
     this.nodeId = opts.nodeId;
-    this.#prefix = opts.prefix;
+    this.#base = presenceBase(opts.prefix);
     this.#ttlMs = opts.nodeTtlMs ?? 10_000;
     this.#refreshMs = opts.refreshMs ?? Math.max(1, Math.floor(this.#ttlMs / 3));
     this.#log = opts.log ?? silentLog;
@@ -62,6 +66,10 @@ export class RedisPresence implements Presence {
     // back from an outage (a restarted Redis has forgotten this node): restore at once, so
     // other processes can route to its sessions again without waiting for the next refresh
     this.#redis.on('ready', () => void this.#refresh());
+    // a cluster node went away (a master killed, a failover): restore at the next refresh
+    this.#redis.on('-node', () => {
+      this.#suspect = true;
+    });
   }
 
   async register(
@@ -72,7 +80,7 @@ export class RedisPresence implements Presence {
     if (session.nodeId !== this.nodeId) throw new Error(`RedisPresence: session of node ${session.nodeId} registered on ${this.nodeId}`);
     const json = JSON.stringify({ nodeId: this.nodeId, legacy: session.legacy });
     const reply = await registerScript.run(this.#redis, [this.#userKey(userId), this.#setKey()], [
-      this.#prefix,
+      this.#base,
       userId,
       session.sessionId,
       json,
@@ -98,7 +106,7 @@ export class RedisPresence implements Presence {
     const chunks: number[][] = [];
     for (let i = 0; i < unique.length; i += USERS_PER_CALL) chunks.push(unique.slice(i, i + USERS_PER_CALL));
     const replies = await Promise.all(
-      chunks.map((ids) => sessionsScript.run(this.#redis, ids.map((id) => this.#userKey(id)), [this.#prefix, ...ids])),
+      chunks.map((ids) => sessionsScript.run(this.#redis, ids.map((id) => this.#userKey(id)), [this.#base, ...ids])),
     );
     const out = new Map<number, SessionInfo[]>();
     chunks.forEach((ids, c) => {
@@ -122,7 +130,7 @@ export class RedisPresence implements Presence {
     clearInterval(this.#timer);
     try {
       if (this.#redis.status === 'ready') {
-        await closeScript.run(this.#redis, [this.#aliveKey(), this.#setKey()], [this.#prefix, this.nodeId]);
+        await closeScript.run(this.#redis, [this.#aliveKey(), this.#setKey()], [this.#base, this.nodeId]);
       }
     } catch (err) {
       this.#log.warn({ err }, 'presence close could not remove this node\'s sessions; they expire with its ttl');
@@ -142,21 +150,24 @@ export class RedisPresence implements Presence {
     if (this.#refreshing || this.#closed) return;
     this.#refreshing = true;
     try {
+      const suspect = this.#suspect;
+      this.#suspect = false;
       const existed = await refreshScript.run(this.#redis, [this.#aliveKey(), this.#setKey()], [this.#ttlMs]);
-      if (existed === 0 && this.#own.size > 0) await this.#restore();
+      if ((existed === 0 || suspect) && this.#own.size > 0) await this.#restore(existed === 0 ? 'presence liveness was lost' : 'redis may have lost writes');
       if (this.#refreshFailing) this.#log.info({}, 'presence refresh works again');
       this.#refreshFailing = false;
     } catch (err) {
       if (!this.#refreshFailing) this.#log.warn({ err }, 'presence refresh failed; retrying every refresh period');
       this.#refreshFailing = true;
+      this.#suspect = true;
       if (initial) throw err;
     } finally {
       this.#refreshing = false;
     }
   }
 
-  async #restore(): Promise<void> {
-    this.#log.warn({ sessions: this.#own.size }, 'presence liveness was lost; re-registering this node\'s sessions');
+  async #restore(why: string): Promise<void> {
+    this.#log.warn({ sessions: this.#own.size }, `${why}; re-registering this node's sessions`);
     const batch = this.#redis.multi();
     for (const [member, { userId, json }] of this.#own) {
       batch.hset(this.#userKey(userId), member.slice(member.indexOf(':') + 1), json);
@@ -167,16 +178,21 @@ export class RedisPresence implements Presence {
   }
 
   #userKey(userId: number): string {
-    return `${this.#prefix}user:${userId}`;
+    return `${this.#base}user:${userId}`;
   }
 
   #aliveKey(): string {
-    return `${this.#prefix}alive:${this.nodeId}`;
+    return `${this.#base}alive:${this.nodeId}`;
   }
 
   #setKey(): string {
-    return `${this.#prefix}nodesessions:${this.nodeId}`;
+    return `${this.#base}nodesessions:${this.nodeId}`;
   }
+}
+
+/** `chat:{presence}`: the prefix, then the hash tag every presence key shares */
+export function presenceBase(prefix: string): string {
+  return `${prefix}{presence}`;
 }
 
 function parseSession(sessionId: string, json: string): SessionInfo {
