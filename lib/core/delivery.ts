@@ -54,7 +54,8 @@ export class Deliveries {
    */
   render(ev: LogEvent, s: Session): string | null {
     const recalled = ev.recalled || (ev.kind === 'chat' && this.#recalled.has(`${ev.conv}#${ev.seq}`));
-    const seen = recalled ? ev : asOf(ev, this.#deps.now());
+    // the clock is read only for an event that can expire (most have no expiry)
+    const seen = recalled || ev.expiresAt === undefined ? ev : asOf(ev, this.#deps.now());
     if (s.legacy && (recalled || seen.expired)) return null;
     if (recalled && !ev.recalled) return JSON.stringify(v2Event({ ...ev, text: '', recalled: true }));
     if (seen !== ev) return JSON.stringify(v2Event(seen));
