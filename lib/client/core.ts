@@ -155,6 +155,11 @@ const REPLY_IDS = new Set<number>([
 /** errnos that mean "not now": storage unavailable, rate limited */
 const RETRY_ERRNOS = new Set<number>([Errors.STORAGE_UNAVAILABLE.errno, Errors.RATE_LIMITED.errno]);
 
+/** a login refused for "not now" (storage unavailable, too many attempts, hashing queue full): tried again later */
+export function isLoginDeferred(err: unknown): err is ChatReplyError {
+  return err instanceof ChatReplyError && (RETRY_ERRNOS.has(err.errno) || err.errno === Errors.BUSY.errno);
+}
+
 const PUSH_IDS = new Set<number>([MsgId.ONE_CHAT_MSG, MsgId.GROUP_CHAT_MSG, MsgId.RECALL_MSG, MsgId.TIMER_MSG, MsgId.EXPIRED_MSG]);
 
 const KIND_OF: ReadonlyMap<unknown, ChatEvent['kind']> = new Map([
@@ -204,6 +209,8 @@ export class ClientCore extends Emitter<ClientEvents> {
   readonly #dial: Dial;
   readonly #backoff: Backoff;
   #wire: Wire;
+  /** between a drop and the login that resumes the session: sends wait instead of going out */
+  #resuming = false;
   #pending = new Map<string, Pending>();
   #convs = new Map<string, ConvState>();
   #credentials: { id: number; password: string } | null = null;
@@ -268,7 +275,8 @@ export class ClientCore extends Emitter<ClientEvents> {
       const p: Pending = { frame: full, resolve, reject, timer: null, send: opts.send === true, resends: 0 };
       this.#pending.set(cmid, p);
       this.#arm(cmid, p);
-      this.#wire.send(full);
+      // a send made while the session is being resumed goes out with the resends after it
+      if (!(p.send && this.#resuming)) this.#wire.send(full);
     });
   }
 
@@ -276,7 +284,7 @@ export class ClientCore extends Emitter<ClientEvents> {
     if (p.timer) clearTimeout(p.timer);
     if (p.send) {
       p.timer = setTimeout(() => {
-        if (this.connected) this.#wire.send(p.frame);
+        if (this.connected && !this.#resuming) this.#wire.send(p.frame);
         this.#arm(cmid, p);
       }, this.#opts.resendAfterMs);
     } else {
@@ -589,22 +597,41 @@ export class ClientCore extends Emitter<ClientEvents> {
     }
     if (this.#closing) return;
     this.emit('disconnected', err);
-    if (this.#opts.reconnect) void this.#reconnect();
+    if (!this.#opts.reconnect) return;
+    this.#resuming = this.#credentials !== null;
+    void this.#reconnect();
   }
 
   async #reconnect(): Promise<void> {
+    const wire = await this.#backoff.reopen(this.#dial, () => this.#closing, (e) => this.emit('error', e));
+    if (!wire) return;
+    this.#wire = wire;
+    this.#attach(wire);
+    await this.#resumeOn(wire);
+  }
+
+  /**
+   * Resumes on a new connection, waiting out "not now" refusals (the server's retryAfterMs, or
+   * the next reconnect delay). Any other refusal is the caller's to handle ('error' event) and
+   * ends the attempts; a drop meanwhile ends them too, as its close event reconnects anew.
+   */
+  async #resumeOn(wire: Wire): Promise<void> {
     for (;;) {
-      const wire = await this.#backoff.reopen(this.#dial, () => this.#closing, (e) => this.emit('error', e));
-      if (!wire) return;
-      this.#wire = wire;
-      this.#attach(wire);
       try {
         await this.#resume();
         this.emit('reconnected');
         return;
       } catch (err) {
         this.emit('error', err as Error);
-        if (!this.#wire.closed) return;
+        if (wire.closed || this.#closing) return;
+        if (!isLoginDeferred(err)) {
+          this.#resuming = false;
+          return;
+        }
+        const after = err.reply.retryAfterMs;
+        if (typeof after === 'number' && after > 0) await new Promise((r) => setTimeout(r, after));
+        else await this.#backoff.wait();
+        if (wire.closed || this.#closing) return;
       }
     }
   }
@@ -613,6 +640,7 @@ export class ClientCore extends Emitter<ClientEvents> {
   async #resume(): Promise<void> {
     if (!this.#credentials) return;
     const info = this.#loggedIn(await this.#resumeLogin(this.#credentials.id, this.#credentials.password));
+    this.#resuming = false;
     for (const [cmid, p] of this.#pending) {
       if (!p.send) continue;
       if (++p.resends <= this.#opts.maxResends) {

@@ -4,7 +4,7 @@
  * (ordered de-duplicated events, sends resent after a reconnect, resume with sync). A server
  * that does not answer v2 gets the original protocol's client instead (./legacy.ts).
  */
-import { ChatClient, ChatReplyError, type ChatEvent, type ClientOptions, type LoginInfo } from '../../client/client.js';
+import { ChatClient, ChatReplyError, isLoginDeferred, type ChatEvent, type ClientOptions, type LoginInfo } from '../../client/client.js';
 import type { WireFrame } from '../../client/connection.js';
 import { LegacyClient } from '../../client/legacy.js';
 import { speaksV2 } from '../../client/probe.js';
@@ -170,7 +170,9 @@ class Interactive implements Names {
     client.on('error', (err) => {
       // failed reconnect attempts and syncs cut short by a drop are retried by the library
       if (client !== this.#client || !(err instanceof ChatReplyError)) return;
-      if (err.reply.msgid === 2) this.#error(`[reconnected, but could not log in again: ${describeError(err, 'login')}; use loginout]`);
+      if (err.reply.msgid !== 2) return;
+      if (isLoginDeferred(err)) this.#notice(`[reconnected, but the server cannot log you in right now: ${describeError(err, 'login')}; trying again…]`);
+      else this.#error(`[reconnected, but could not log in again: ${describeError(err, 'login')}; use loginout]`);
     });
   }
 
