@@ -5,6 +5,7 @@
 import { ChatError, Errors } from '../errors.js';
 import { readableWindow } from '../models/conversations.js';
 import { messageStatus } from '../models/msg-status.js';
+import { asOf } from '../protocol/event.js';
 import { MsgId } from '../protocol/msgid.js';
 import * as read from '../protocol/validate.js';
 import type { Handler } from './types.js';
@@ -35,6 +36,8 @@ export const msgStatus: Handler = {
       members: st.members,
       delivered: st.delivered,
       read: st.read,
+      // gone for everyone, but who had it delivered and read before stays the sender's to know
+      ...(asOf(ev, hub.now()).expired ? { expired: true } : {}),
       ...(ev.senderId === userId ? { deliveredBy: st.deliveredBy, readBy: st.readBy } : {}),
       ...(cmid ? { cmid } : {}),
     });

@@ -6,11 +6,17 @@
  */
 import path from 'node:path';
 import t from 'tap';
-import { startServer, tempDir, type Json } from '../fixtures/harness.js';
+import { startServer, tempDir, type Json, type LineClient } from '../fixtures/harness.js';
 import { barrier, loginAs, requestV2, sendV2, user } from './util.js';
 
 /** the sweeper's timer never fires on its own in these tests: they call sweepExpiries() */
 const MANUAL = { expiryIntervalMs: 3_600_000 };
+
+/** MSG_STATUS_QUERY's answer */
+async function statusOf(c: LineClient, conv: string, msgSeq: number): Promise<Json> {
+  c.send({ msgid: 24, v: 2, conv, msgSeq, cmid: `st-${msgSeq}` });
+  return c.next((f) => f.msgid === 25 && f.cmid === `st-${msgSeq}`);
+}
 
 function clock(): { now: () => number; advance(ms: number): void } {
   let at = 1_800_000_000_000;
@@ -72,6 +78,8 @@ t.test('expiry is seen live by v2 and legacy members, and by an offline member l
   t.match(await bob.msg(32), { msgid: 32, v: 2, conv, msgSeq: 4, id: a, groupid: gid, expiredSeq: 3 });
   t.match(await legacy.next((f) => f.msgSeq === 4), { msgid: 10, conv, id: a, msg: '[message expired]' });
   t.equal(await app.hub.sweepExpiries(), 0, 'expired once');
+  t.match(await statusOf(alice, conv, 3), { msgid: 25, errno: 0, msgSeq: 3, expired: true, members: 3, deliveredBy: Array }, 'its status says it expired, and how far it got before');
+  t.notOk('expired' in (await statusOf(alice, conv, 2)), 'one that has not expired does not say so');
 
   bob.send({ msgid: 15, v: 2, conv, after: 0, cmid: 's-live' });
   const events = (await bob.next((f) => f.cmid === 's-live')).events as Json[];
@@ -87,6 +95,7 @@ t.test('expiry is seen live by v2 and legacy members, and by an offline member l
   // before the sweep, a sync already shows the message past its time as expired
   bob.send({ msgid: 15, v: 2, conv, after: 1, limit: 1, cmid: 's-early' });
   t.match((await bob.next((f) => f.cmid === 's-early')).events, [{ msgSeq: 2, msg: '', expired: true }]);
+  t.match(await statusOf(bob, conv, 2), { msgid: 25, msgSeq: 2, expired: true }, 'and so does its status');
   t.equal(await app.hub.sweepExpiries(), 1);
   t.match(await bob.next((f) => f.msgid === 32), { expiredSeq: 2, msgSeq: 5 });
   t.equal(timed.msgSeq, 2);
