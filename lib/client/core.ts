@@ -15,14 +15,18 @@
  */
 import { Errors } from '../errors.js';
 import { DEFAULT_MAX_FRAME } from '../protocol/defaults.js';
+import { groupConv, pairConv } from '../protocol/conv.js';
 import { MsgId } from '../protocol/msgid.js';
 import type { ConvSummary } from '../protocol/summary.js';
 import { legacyTime } from '../protocol/shapes.js';
 import { Backoff } from './backoff.js';
+import type { DeviceIdentity } from './e2e.js';
+import { E2E, type SealedState } from './sealing.js';
 import { Emitter } from './emitter.js';
 import { randomId, soon, unref, utf8Length, type Wire, type WireFrame } from './wire.js';
 
 export type { WireFrame };
+export { NoDeviceKeyError, type SealedState } from './sealing.js';
 
 /** opens a new connection to the server (the first one, and each reconnect) */
 export type Dial = () => Promise<Wire>;
@@ -103,6 +107,11 @@ export interface ChatEvent {
   cmid?: string;
   /** true for the user's own messages (sent from this or another device) */
   own: boolean;
+  /**
+   * an end-to-end encrypted message: 'ok' (opened, `text` is the plaintext), 'no-copy' (none
+   * for this device), 'failed' (did not open: tampered with); `text` is '' unless 'ok'
+   */
+  sealed?: SealedState;
 }
 
 export interface SendAck {
@@ -112,6 +121,8 @@ export interface SendAck {
   ts: number;
   cmid: string;
   duplicate: boolean;
+  /** a sealed send: the members who have no device key and cannot read it */
+  unreadableBy?: number[];
 }
 
 /** a conversation's summary, as the server sends it (v2 login, CONV_LIST) */
@@ -150,6 +161,7 @@ const REPLY_IDS = new Set<number>([
   MsgId.MSG_STATUS_ACK,
   MsgId.CONV_LIST_ACK,
   MsgId.PONG_MSG,
+  MsgId.KEY_FETCH_ACK,
 ]);
 
 /** errnos that mean "not now": storage unavailable, rate limited */
@@ -209,6 +221,7 @@ export class ClientCore extends Emitter<ClientEvents> {
   #credentials: { id: number; password: string } | null = null;
   #token: string | null = null;
   #closing = false;
+  #e2e: E2E | null = null;
   userId: number | null = null;
   userName: string | null = null;
 
@@ -323,6 +336,7 @@ export class ClientCore extends Emitter<ClientEvents> {
     this.#token = null;
     this.userId = null;
     this.userName = null;
+    this.#e2e = null;
     this.#dropPending(new Error('logged out'));
     for (const st of this.#convs.values()) if (st.gapTimer) clearTimeout(st.gapTimer);
     this.#convs.clear();
@@ -337,14 +351,52 @@ export class ClientCore extends Emitter<ClientEvents> {
   }
 
   sendTo(toid: number, msg: string): Promise<SendAck> {
-    return this.#send({ msgid: MsgId.ONE_CHAT_MSG, toid, msg });
+    return this.#send({ msgid: MsgId.ONE_CHAT_MSG, toid, msg }, pairConv(this.userId ?? 0, toid));
   }
 
   sendGroup(groupid: number, msg: string): Promise<SendAck> {
-    return this.#send({ msgid: MsgId.GROUP_CHAT_MSG, groupid, msg });
+    return this.#send({ msgid: MsgId.GROUP_CHAT_MSG, groupid, msg }, groupConv(groupid));
   }
 
-  async #send(frame: WireFrame): Promise<SendAck> {
+  // ---- end-to-end encryption (sealing.ts)
+
+  /**
+   * turns end-to-end encryption on for this device (logged in): publishes its key, now and
+   * after each reconnect; then conversations can be sealed (setSealed) and sealed messages open
+   */
+  async enableE2E(identity: DeviceIdentity): Promise<void> {
+    if (this.userId === null) throw new Error('log in first');
+    const e2e = new E2E(identity, this.userId, (f) => this.request(f));
+    await e2e.publish();
+    this.#e2e = e2e;
+  }
+
+  /** this device's sends in `conv` are sealed (on) or plain (off) */
+  setSealed(conv: string, on: boolean): void {
+    if (!this.#e2e) throw new Error('end-to-end encryption is not enabled on this client');
+    this.#e2e.setSealed(conv, on);
+  }
+
+  isSealed(conv: string): boolean {
+    return this.#e2e?.isSealed(conv) ?? false;
+  }
+
+  /** the published device keys of these users (KEY_FETCH_MSG) */
+  async deviceKeys(ids: number[]): Promise<Array<{ userId: number; device: string; key: string }>> {
+    if (!this.#e2e) throw new Error('end-to-end encryption is not enabled on this client');
+    return (await this.#e2e.fetch({ ids })).keys;
+  }
+
+  async #send(plain: WireFrame, conv: string): Promise<SendAck> {
+    const sealing = this.#e2e?.isSealed(conv) === true;
+    let frame = plain;
+    let keyless: number[] = [];
+    if (sealing) {
+      const { msg, ...rest } = plain;
+      const sealed = await this.#e2e!.seal(conv, msg as string);
+      frame = { ...rest, e2e: sealed.env };
+      keyless = sealed.keyless;
+    }
     const r = await this.request(frame, { send: true });
     const ack: SendAck = {
       conv: r.conv as string,
@@ -353,6 +405,7 @@ export class ClientCore extends Emitter<ClientEvents> {
       ts: r.ts as number,
       cmid: r.cmid as string,
       duplicate: r.duplicate === true,
+      ...(keyless.length > 0 ? { unreadableBy: keyless } : {}),
     };
     // the sender's own message takes its place in the conversation's stream
     const groupid = typeof frame.groupid === 'number' ? frame.groupid : undefined;
@@ -365,12 +418,13 @@ export class ClientCore extends Emitter<ClientEvents> {
       ts: ack.ts,
       time: legacyTime(ack.ts),
       from: { id: this.userId ?? 0, name: this.userName ?? '' },
-      text: frame.msg as string,
+      text: plain.msg as string,
       recalled: false,
       ...(groupid !== undefined ? { groupid } : {}),
       ...(toid !== undefined ? { toid } : {}),
       cmid: ack.cmid,
       own: true,
+      ...(sealing ? { sealed: 'ok' as const } : {}),
     });
     return ack;
   }
@@ -429,9 +483,8 @@ export class ClientCore extends Emitter<ClientEvents> {
   /** one page of history (does not touch the live stream); `before` pages backwards */
   async history(conv: string, opts: { before?: number; after?: number; limit?: number } = {}): Promise<{ events: Array<ChatEvent | { seq: number; gap: true }>; more: boolean; lastSeq: number }> {
     const r = await this.request({ msgid: MsgId.SYNC_MSG, conv, ...opts });
-    const me = this.userId;
     return {
-      events: (r.events as WireFrame[]).map((f) => (f.gap === true ? { seq: f.msgSeq as number, gap: true as const } : toEvent(f, me))),
+      events: await Promise.all((r.events as WireFrame[]).map((f) => (f.gap === true ? { seq: f.msgSeq as number, gap: true as const } : this.#toEvent(f)))),
       more: r.more === true,
       lastSeq: r.lastSeq as number,
     };
@@ -465,7 +518,9 @@ export class ClientCore extends Emitter<ClientEvents> {
   #onFrame(f: WireFrame): void {
     const msgid = f.msgid as number;
     if (PUSH_IDS.has(msgid) && typeof f.conv === 'string' && typeof f.msgSeq === 'number' && f.errno === undefined) {
-      this.#offer(toEvent(f, this.userId));
+      // a sealed one is offered once opened: the reorder buffer keeps the order meanwhile
+      if (f.e2e !== undefined) this.#toEvent(f).then((ev) => this.#offer(ev), (err: unknown) => this.emit('error', err as Error));
+      else this.#offer(toEvent(f, this.userId));
       return;
     }
     if (REPLY_IDS.has(msgid) && typeof f.cmid === 'string') {
@@ -545,7 +600,7 @@ export class ClientCore extends Emitter<ClientEvents> {
         this.#raiseTo(st, typeof r.joinedSeq === 'number' ? r.joinedSeq : 0);
         for (const f of r.events as WireFrame[]) {
           const seq = f.msgSeq as number;
-          if (seq > st.applied) st.buffer.set(seq, f.gap === true ? null : toEvent(f, this.userId));
+          if (seq > st.applied) st.buffer.set(seq, f.gap === true ? null : await this.#toEvent(f));
         }
         const before = st.applied;
         this.#applyInOrder(st);
@@ -563,6 +618,16 @@ export class ClientCore extends Emitter<ClientEvents> {
     }
     st.syncing = false;
     this.#drain(conv, st);
+  }
+
+  /** a pushed or synced event, a sealed one opened (or marked as not opened) */
+  async #toEvent(f: WireFrame): Promise<ChatEvent> {
+    const ev = toEvent(f, this.userId);
+    if (f.e2e === undefined) return ev;
+    const { state, text } = this.#e2e ? await this.#e2e.open(f) : { state: 'no-copy' as const, text: '' };
+    ev.sealed = state;
+    ev.text = text;
+    return ev;
   }
 
   /** nothing at or below `seq` is handed out (it is known already, or before the user's time) */
@@ -613,6 +678,8 @@ export class ClientCore extends Emitter<ClientEvents> {
   async #resume(): Promise<void> {
     if (!this.#credentials) return;
     const info = this.#loggedIn(await this.#resumeLogin(this.#credentials.id, this.#credentials.password));
+    // the directory keeps the most recently published keys: this device stays among them
+    if (this.#e2e) this.#e2e.publish().catch((err: unknown) => this.emit('error', err as Error));
     for (const [cmid, p] of this.#pending) {
       if (!p.send) continue;
       if (++p.resends <= this.#opts.maxResends) {
