@@ -20,8 +20,8 @@ import { MsgId } from '../protocol/msgid.js';
 import type { ConvSummary } from '../protocol/summary.js';
 import { legacyTime } from '../protocol/shapes.js';
 import { Backoff } from './backoff.js';
-import type { DeviceIdentity } from './e2e.js';
-import { E2E, type SealedState } from './sealing.js';
+import type { DeviceIdentity, DeviceKey } from './e2e.js';
+import { E2E, keysOf, type SealedState } from './sealing.js';
 import { Emitter } from './emitter.js';
 import { randomId, soon, unref, utf8Length, type Wire, type WireFrame } from './wire.js';
 
@@ -221,7 +221,11 @@ export class ClientCore extends Emitter<ClientEvents> {
   #credentials: { id: number; password: string } | null = null;
   #token: string | null = null;
   #closing = false;
+  /** this device's end-to-end identity, and its state for the current login */
+  #identity: DeviceIdentity | null = null;
   #e2e: E2E | null = null;
+  /** conversations this device's sends are sealed in */
+  readonly #sealedConvs = new Set<string>();
   userId: number | null = null;
   userName: string | null = null;
 
@@ -307,9 +311,18 @@ export class ClientCore extends Emitter<ClientEvents> {
   }
 
   async login(id: number, password: string): Promise<LoginInfo> {
-    const r = await this.request({ msgid: MsgId.LOGIN_MSG, id, password });
+    // ready before the reply: pushes and syncs right after it may be sealed
+    if (this.#identity) this.#e2e = this.#newE2E(this.#identity, id);
+    let r: WireFrame;
+    try {
+      r = await this.request({ msgid: MsgId.LOGIN_MSG, id, password });
+    } catch (err) {
+      this.#e2e = null;
+      throw err;
+    }
     this.#credentials = { id, password };
     const info = this.#loggedIn(r);
+    if (this.#e2e) await this.#e2e.publish().catch((err: unknown) => this.emit('error', err as Error));
     for (const c of info.convs) {
       // a fresh client starts from what the server says this user has received (pushes that
       // came in the same read as this reply may already have made the conversation's state)
@@ -337,6 +350,8 @@ export class ClientCore extends Emitter<ClientEvents> {
     this.userId = null;
     this.userName = null;
     this.#e2e = null;
+    this.#identity = null;
+    this.#sealedConvs.clear();
     this.#dropPending(new Error('logged out'));
     for (const st of this.#convs.values()) if (st.gapTimer) clearTimeout(st.gapTimer);
     this.#convs.clear();
@@ -361,39 +376,46 @@ export class ClientCore extends Emitter<ClientEvents> {
   // ---- end-to-end encryption (sealing.ts)
 
   /**
-   * turns end-to-end encryption on for this device (logged in): publishes its key, now and
-   * after each reconnect; then conversations can be sealed (setSealed) and sealed messages open
+   * turns end-to-end encryption on for this device: before login (then the first sync opens
+   * sealed messages already) or after; its key is published at each login and reconnect. Then
+   * sealed messages open, and conversations can be sealed (setSealed).
    */
   async enableE2E(identity: DeviceIdentity): Promise<void> {
-    if (this.userId === null) throw new Error('log in first');
-    const e2e = new E2E(identity, this.userId, (f) => this.request(f));
+    this.#identity = identity;
+    if (this.userId === null) return;
+    const e2e = this.#newE2E(identity, this.userId);
     await e2e.publish();
     this.#e2e = e2e;
   }
 
+  #newE2E(identity: DeviceIdentity, userId: number): E2E {
+    return new E2E(identity, userId, (f) => this.request(f));
+  }
+
   /** this device's sends in `conv` are sealed (on) or plain (off) */
   setSealed(conv: string, on: boolean): void {
-    if (!this.#e2e) throw new Error('end-to-end encryption is not enabled on this client');
-    this.#e2e.setSealed(conv, on);
+    if (!this.#identity) throw new Error('end-to-end encryption is not enabled on this client');
+    if (on) this.#sealedConvs.add(conv);
+    else this.#sealedConvs.delete(conv);
   }
 
   isSealed(conv: string): boolean {
-    return this.#e2e?.isSealed(conv) ?? false;
+    return this.#sealedConvs.has(conv);
   }
 
   /** the published device keys of these users (KEY_FETCH_MSG) */
-  async deviceKeys(ids: number[]): Promise<Array<{ userId: number; device: string; key: string }>> {
-    if (!this.#e2e) throw new Error('end-to-end encryption is not enabled on this client');
-    return (await this.#e2e.fetch({ ids })).keys;
+  async deviceKeys(ids: number[]): Promise<DeviceKey[]> {
+    return keysOf(await this.request({ msgid: MsgId.KEY_FETCH_MSG, ids }));
   }
 
   async #send(plain: WireFrame, conv: string): Promise<SendAck> {
-    const sealing = this.#e2e?.isSealed(conv) === true;
+    const sealing = this.#sealedConvs.has(conv);
     let frame = plain;
     let keyless: number[] = [];
     if (sealing) {
       const { msg, ...rest } = plain;
-      const sealed = await this.#e2e!.seal(conv, msg as string);
+      if (!this.#e2e) throw new Error('log in first');
+      const sealed = await this.#e2e.seal(conv, msg as string);
       frame = { ...rest, e2e: sealed.env };
       keyless = sealed.keyless;
     }

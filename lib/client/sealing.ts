@@ -1,7 +1,6 @@
 /**
- * The client's end-to-end state (ClientCore uses it): this device's Sealer, which
- * conversations its sends are sealed in, and the key directory's answers it keeps to open what
- * others sealed. A send fetches the conversation's device keys each time, so a device its
+ * The client's end-to-end state for one login (ClientCore uses it): this device's Sealer and
+ * the key directory's answers it keeps to open what others sealed. A send fetches the conversation's device keys each time, so a device its
  * members added since is among the recipients.
  */
 import { MsgId } from '../protocol/msgid.js';
@@ -28,7 +27,8 @@ export class NoDeviceKeyError extends Error {
 
 export type Request = (frame: WireFrame) => Promise<WireFrame>;
 
-function keysOf(r: WireFrame): DeviceKey[] {
+/** the keys of a KEY_FETCH_ACK */
+export function keysOf(r: WireFrame): DeviceKey[] {
   const keys = Array.isArray(r.keys) ? (r.keys as WireFrame[]) : [];
   return keys.map((k) => ({ userId: k.id as number, device: k.device as string, key: k.key as string }));
 }
@@ -38,8 +38,6 @@ export class E2E {
   readonly #identity: DeviceIdentity;
   readonly #sealer: Sealer;
   readonly #userId: number;
-  /** conversations this device's sends are sealed in */
-  readonly #sealedConvs = new Set<string>();
   /** user -> device -> key, as the directory last said */
   readonly #known = new Map<number, Map<string, string>>();
 
@@ -65,15 +63,6 @@ export class E2E {
   /** publishes this device's key (at enable and at each resume: the directory keeps the most recent) */
   async publish(): Promise<void> {
     await this.#request({ msgid: MsgId.KEY_PUBLISH_MSG, device: this.#identity.device, key: this.#identity.publicKey });
-  }
-
-  setSealed(conv: string, on: boolean): void {
-    if (on) this.#sealedConvs.add(conv);
-    else this.#sealedConvs.delete(conv);
-  }
-
-  isSealed(conv: string): boolean {
-    return this.#sealedConvs.has(conv);
   }
 
   /** the device keys of some users, or of a conversation's current members (and who they are) */
