@@ -378,11 +378,13 @@ export class ClientCore extends Emitter<ClientEvents> {
   /**
    * turns end-to-end encryption on for this device: before login (then the first sync opens
    * sealed messages already) or after; its key is published at each login and reconnect. Then
-   * sealed messages open, and conversations can be sealed (setSealed).
+   * sealed messages open, and conversations can be sealed (setSealed). null turns it off.
    */
-  async enableE2E(identity: DeviceIdentity): Promise<void> {
+  async enableE2E(identity: DeviceIdentity | null): Promise<void> {
     this.#identity = identity;
-    if (this.userId === null) return;
+    this.#sealedConvs.clear();
+    if (identity === null) this.#e2e = null;
+    if (identity === null || this.userId === null) return;
     const e2e = this.#newE2E(identity, this.userId);
     await e2e.publish();
     this.#e2e = e2e;

@@ -29,6 +29,8 @@ export class ConsoleE2E {
     this.#keys = readKeyFile(this.#file);
     this.#enabledOn = null;
     if (this.#keys) await this.#enable(client, this.#keys);
+    // (a failed login of another user on this connection may have left that user's identity)
+    else await client.enableE2E(null);
   }
 
   async #enable(client: ChatClient, keys: KeyFile): Promise<void> {

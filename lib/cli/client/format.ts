@@ -74,6 +74,11 @@ const SEALED_WORDS: Record<NonNullable<ChatEvent['sealed']>, (text: string) => s
   failed: () => '[encrypted, undecryptable: not shown]',
 };
 
+/** a chat message's text as shown: an end-to-end encrypted one marked, or why it is not shown */
+export function shownText(ev: ChatEvent): string {
+  return ev.sealed ? SEALED_WORDS[ev.sealed](ev.text) : ev.text;
+}
+
 /** one event of the live stream (or of a history page) as a line */
 export function eventLine(ev: ChatEvent, o: { me: number; names: Names; english: boolean; status?: OwnStatus; history?: boolean }): string {
   const prefix = ev.groupid !== undefined ? groupPrefix(ev.groupid, o.english) : '';
@@ -83,7 +88,7 @@ export function eventLine(ev: ChatEvent, o: { me: number; names: Names; english:
   if (ev.kind === 'timer') {
     return `${prefix}${ev.time} ${who} ${ev.ttl ? `set disappearing messages to ${ev.ttl} s` : 'turned disappearing messages off'}`;
   }
-  const text = ev.recalled ? '[recalled]' : ev.expired ? '[expired]' : ev.sealed ? SEALED_WORDS[ev.sealed](ev.text) : ev.text;
+  const text = ev.recalled ? '[recalled]' : ev.expired ? '[expired]' : shownText(ev);
   const to = ev.own && !o.history && ev.groupid === undefined && ev.toid !== undefined ? ` to ${userLabel(ev.toid, o.names)}` : '';
   const status = o.status && !ev.recalled ? ` (${o.status})` : '';
   return `${prefix}${ev.time} ${who} said${to}: ${text} #${ev.seq}${status}`;
