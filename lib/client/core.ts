@@ -226,6 +226,9 @@ export class ClientCore extends Emitter<ClientEvents> {
   #e2e: E2E | null = null;
   /** conversations this device's sends are sealed in */
   readonly #sealedConvs = new Set<string>();
+  /** sends waiting behind a sealed one (in #sendQueue), so that none overtakes another */
+  #queued = 0;
+  #sendQueue: Promise<void> = Promise.resolve();
   userId: number | null = null;
   userName: string | null = null;
 
@@ -414,14 +417,32 @@ export class ClientCore extends Emitter<ClientEvents> {
     const sealing = this.#sealedConvs.has(conv);
     let frame = plain;
     let keyless: number[] = [];
-    if (sealing) {
-      const { msg, ...rest } = plain;
-      if (!this.#e2e) throw new Error('log in first');
-      const sealed = await this.#e2e.seal(conv, msg as string);
-      frame = { ...rest, e2e: sealed.env };
-      keyless = sealed.keyless;
+    let reply: Promise<WireFrame>;
+    if (sealing || this.#queued > 0) {
+      // sends go out in the order they were made: a sealed one waits for its keys and its
+      // sealing, and every send after it waits for it
+      this.#queued++;
+      const before = this.#sendQueue;
+      let done!: () => void;
+      this.#sendQueue = new Promise<void>((resolve) => (done = resolve));
+      try {
+        await before;
+        if (sealing) {
+          const { msg, ...rest } = plain;
+          if (!this.#e2e) throw new Error('log in first');
+          const sealed = await this.#e2e.seal(conv, msg as string);
+          frame = { ...rest, e2e: sealed.env };
+          keyless = sealed.keyless;
+        }
+        reply = this.request(frame, { send: true });
+      } finally {
+        this.#queued--;
+        done();
+      }
+    } else {
+      reply = this.request(frame, { send: true });
     }
-    const r = await this.request(frame, { send: true });
+    const r = await reply;
     const ack: SendAck = {
       conv: r.conv as string,
       msgSeq: r.msgSeq as number,

@@ -63,10 +63,35 @@ t.test('a sealed one-to-one message: every device reads it, the database file do
     t.match(chats(d.seen)[0], { seq: ack.msgSeq, text: secret, sealed: 'ok', from: { id: ida } }, `${name} reads it`);
   }
   t.match(chats(a1.seen)[0], { text: secret, sealed: 'ok', own: true }, 'the sender has its own line');
+  // sealed and plain sends made at once go out, and get their seqs, in the order they were made
+  const burst = ['burst 1', 'burst 2', 'burst 3', 'burst 4'];
+  const acks = await Promise.all(
+    burst.map((text, i) => {
+      if (i === 2) a1.c.setSealed(conv, false);
+      const sent = a1.c.sendTo(idb, text);
+      if (i === 2) a1.c.setSealed(conv, true);
+      return sent;
+    }),
+  );
+  t.strictSame(
+    acks.map((k) => k.msgSeq),
+    [2, 3, 4, 5],
+    'in order, the plain one (burst 3) behind the sealed ones',
+  );
+  await waitFor(() => chats(b1.seen).length === 5, 10_000, () => JSON.stringify(b1.seen));
+  t.strictSame(
+    chats(b1.seen).slice(1).map((e) => [e.seq, e.text, e.sealed ?? 'plain']),
+    [
+      [2, 'burst 1', 'ok'],
+      [3, 'burst 2', 'ok'],
+      [4, 'burst 3', 'plain'],
+      [5, 'burst 4', 'ok'],
+    ],
+  );
   const reply = await b2.c.sendTo(ida, 'a plain reply-marker-7781');
-  await waitFor(() => chats(a1.seen).length === 2, 10_000);
-  t.match(chats(a1.seen)[1], { seq: reply.msgSeq, text: 'a plain reply-marker-7781' });
-  t.equal(chats(a1.seen)[1]!.sealed, undefined, 'the other side did not seal: a plain message');
+  await waitFor(() => chats(a1.seen).length === 6, 10_000);
+  t.match(chats(a1.seen)[5], { seq: reply.msgSeq, text: 'a plain reply-marker-7781' });
+  t.equal(chats(a1.seen)[5]!.sealed, undefined, 'the other side did not seal: a plain message');
 
   // the history (sync) of the sender's own device opens too: it is among the recipients
   const page = await a1.c.history(conv, { after: 0 });
