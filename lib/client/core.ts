@@ -325,7 +325,6 @@ export class ClientCore extends Emitter<ClientEvents> {
     }
     this.#credentials = { id, password };
     const info = this.#loggedIn(r);
-    if (this.#e2e) await this.#e2e.publish().catch((err: unknown) => this.emit('error', err as Error));
     for (const c of info.convs) {
       // a fresh client starts from what the server says this user has received (pushes that
       // came in the same read as this reply may already have made the conversation's state)
@@ -334,6 +333,9 @@ export class ClientCore extends Emitter<ClientEvents> {
       this.#drain(c.conv, st);
     }
     this.#syncAll(info.convs);
+    // (not awaited: the positions above are set before any push can be handled; the server
+    // stores the key before it handles this connection's next frame, a send say)
+    if (this.#e2e) this.#e2e.publish().catch((err: unknown) => this.emit('error', err as Error));
     return info;
   }
 
@@ -643,10 +645,15 @@ export class ClientCore extends Emitter<ClientEvents> {
       for (;;) {
         const r = await this.request({ msgid: MsgId.SYNC_MSG, conv, after: st.applied, limit: SYNC_PAGE });
         this.#raiseTo(st, typeof r.joinedSeq === 'number' ? r.joinedSeq : 0);
-        for (const f of r.events as WireFrame[]) {
+        const frames = r.events as WireFrame[];
+        // sealed ones are opened first (pushes may be applied meanwhile: the seqs are checked after)
+        const events = frames.some((f) => f.e2e !== undefined)
+          ? await Promise.all(frames.map((f) => (f.gap === true ? null : this.#toEvent(f))))
+          : frames.map((f) => (f.gap === true ? null : toEvent(f, this.userId)));
+        frames.forEach((f, i) => {
           const seq = f.msgSeq as number;
-          if (seq > st.applied) st.buffer.set(seq, f.gap === true ? null : await this.#toEvent(f));
-        }
+          if (seq > st.applied) st.buffer.set(seq, events[i] ?? null);
+        });
         const before = st.applied;
         this.#applyInOrder(st);
         if (r.more !== true || st.applied === before) break;

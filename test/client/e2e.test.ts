@@ -15,14 +15,16 @@ import { barrier, LineClient, login, startServer, tempDir, waitFor, type Json } 
 
 t.setTimeout(60_000);
 
+/** a logged-in device; `identity` given: enabled before the login (as a device that kept its key does) */
 async function device(t: Test, port: number, id: number, identity?: DeviceIdentity): Promise<{ c: ChatClient; seen: ChatEvent[]; me: DeviceIdentity }> {
   const c = await ChatClient.connect({ host: '127.0.0.1', port });
   t.teardown(() => c.close());
   const seen: ChatEvent[] = [];
   c.on('event', (e) => seen.push(e));
+  if (identity) await c.enableE2E(identity);
   await c.login(id, 'pw');
   const me = identity ?? (await loadIdentity(await newIdentity()));
-  await c.enableE2E(me);
+  if (!identity) await c.enableE2E(me);
   return { c, seen, me };
 }
 
@@ -140,8 +142,14 @@ t.test('a tampered copy is refused; a device that published later cannot read ea
   await waitFor(() => chats(late.seen).some((e) => e.seq === next.msgSeq), 10_000, () => JSON.stringify(late.seen));
   t.match(chats(late.seen).find((e) => e.seq === next.msgSeq), { text: 'after the new device', sealed: 'ok' }, 'it reads the next one');
 
-  // the same device id with its saved identity after a restart reads what was sealed for it
+  // the same device with its saved identity after a restart: what came while it was away opens in
+  // the login's sync, and its history too
+  await waitFor(() => chats(b.seen).length === 3, 10_000, () => JSON.stringify(b.seen));
+  b.c.close();
+  const away = await a.c.sendTo(idb, 'while you were away');
   const again = await device(t, srv.port, idb, b.me);
+  await waitFor(() => chats(again.seen).length === 1, 10_000, () => JSON.stringify(again.seen));
+  t.match(chats(again.seen)[0], { seq: away.msgSeq, text: 'while you were away', sealed: 'ok' }, 'opened in the sync at login');
   const back = await again.c.history(conv, { after: 0, limit: 1 });
   t.match(back.events[0], { text: 'before the new device', sealed: 'ok' });
 });
