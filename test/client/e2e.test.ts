@@ -7,6 +7,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
 import { ChatClient, ChatReplyError, NoDeviceKeyError, type ChatEvent } from '../../lib/client/client.js';
 import { fingerprint, loadIdentity, newIdentity, Sealer, type DeviceIdentity } from '../../lib/client/e2e.js';
@@ -144,11 +145,13 @@ t.test('a tampered copy is refused; a device that published later cannot read ea
 
   // the same device with its saved identity after a restart: what came while it was away opens in
   // the login's sync, and its history too
-  await waitFor(() => chats(b.seen).length === 3, 10_000, () => JSON.stringify(b.seen));
+  await waitFor(() => chats(b.seen).length === 3, 10_000, () => `b ${JSON.stringify(b.seen)}`);
+  // (every device of ben offline: the delivered position is the user's, and one online would ack it)
   b.c.close();
+  late.c.close();
   const away = await a.c.sendTo(idb, 'while you were away');
   const again = await device(t, srv.port, idb, b.me);
-  await waitFor(() => chats(again.seen).length === 1, 10_000, () => JSON.stringify(again.seen));
+  await waitFor(() => chats(again.seen).length === 1, 10_000, () => `again ${JSON.stringify(again.seen)} applied ${again.c.appliedSeq(conv)}`);
   t.match(chats(again.seen)[0], { seq: away.msgSeq, text: 'while you were away', sealed: 'ok' }, 'opened in the sync at login');
   const back = await again.c.history(conv, { after: 0, limit: 1 });
   t.match(back.events[0], { text: 'before the new device', sealed: 'ok' });
@@ -255,4 +258,27 @@ t.test('the server refuses bad keys (134) and bad envelopes (135), and only memb
   );
   t.type(refused, NoDeviceKeyError, 'refused when no other member has a key');
   t.match(refused, { users: [idc] });
+});
+
+t.test('a sealed message disappears like any other: tombstone, and the envelope erased', async (t) => {
+  const dir = tempDir(t);
+  const srv = await startServer(t, { db: path.join(dir, 'chat.db'), expiryIntervalMs: 50 });
+  const [ida, idb] = (await registered(t, srv.port, 'ann', 'ben')) as [number, number];
+  const conv = `p:${ida}:${idb}`;
+  const a = await device(t, srv.port, ida);
+  const b = await device(t, srv.port, idb);
+  t.equal((await a.c.setTimer(conv, 1)).errno, 0);
+  a.c.setSealed(conv, true);
+  const sent = await a.c.sendTo(idb, 'gone-soon-sealed');
+  await waitFor(() => b.seen.some((e) => e.kind === 'expire'), 20_000, () => JSON.stringify(b.seen));
+  t.match(chats(b.seen)[0], { seq: sent.msgSeq, text: 'gone-soon-sealed', sealed: 'ok' }, 'read before it went');
+  const page = await b.c.history(conv, { after: 0 });
+  const tomb = page.events.find((e) => e.seq === sent.msgSeq);
+  t.match(tomb, { expired: true, text: '' });
+  t.equal((tomb as ChatEvent).sealed, undefined, 'a tombstone carries no envelope');
+  // the expire event comes after the sweep committed
+  const db = new Database(path.join(dir, 'chat.db'), { readonly: true });
+  t.teardown(() => db.close());
+  const row = db.prepare('SELECT text, recalled FROM event WHERE conv = ? AND seq = ?').get(conv, sent.msgSeq) as { text: string; recalled: number };
+  t.strictSame(row, { text: '', recalled: 2 }, 'the envelope is erased from the event row');
 });
