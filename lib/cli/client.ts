@@ -63,6 +63,7 @@ function scriptOptions(cmd: Command): script.ScriptOptions {
     passwordFile: f.passwordFile,
     timeout: f.timeout,
     english: f.english,
+    keysDir: f.keysDir ?? defaultKeysDir(),
   };
 }
 
@@ -106,7 +107,9 @@ Scripts (no menus or prompts; the password is the first line of --password-file,
   chatclient --user 12 --password-file pw tail --json --count 10
   chatclient --user 12 --password-file pw history 13 --limit 50
   CHAT_PASSWORD=secret chatclient register "li si"                  (prints the new user id)
-Scripts use --host/--port (default 127.0.0.1:6000).
+Scripts use --host/--port (default 127.0.0.1:6000). A user whose device key file exists (made by
+the interactive encrypt command) reads end-to-end encrypted messages in scripts too, and send
+seals in the conversations it seals.
 
 ${EXIT_CODES_HELP}`;
 

@@ -3,12 +3,12 @@
  * `encrypt:conv` makes the device's key file (mode 0600) and seals from then on, the other side
  * reads `[e2e] <text>`, `fingerprint` shows the same fingerprint on both sides, the same device
  * after a restart reads its history and keeps sealing, and a new device of the recipient reads
- * the earlier message as not for it.
+ * the earlier message as not for it; the script commands use the same key files.
  */
 import { statSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { startServer, tempDir } from '../fixtures/harness.js';
-import { client, users, type Proc } from './fixtures/util.js';
+import { client, passwordFile, users, type Proc } from './fixtures/util.js';
 
 t.setTimeout(90_000);
 
@@ -70,4 +70,18 @@ t.test('encrypt, fingerprints, a restart and a later device, in the console clie
   A2.type(`chat:${b}:for both of ben's devices`);
   await B2.waitOut(`[${a}]ann said: [e2e] for both of ben's devices #4`);
   await B.waitOut(`[${a}]ann said: [e2e] for both of ben's devices #4`);
+
+  // the script commands use the same key files: send seals where the file says, history opens
+  const pw = passwordFile(t);
+  const script = (id: number, dir: string, ...args: string[]) =>
+    client(t, ['--port', String(srv.port), '--user', String(id), '--password-file', pw, ...args], { CHAT_KEYS_DIR: dir });
+  const send = script(a, dirA, 'send', String(b), 'from a script');
+  t.equal(await send.exitCode(), 0, send.err);
+  await B.waitOut(`[${a}]ann said: [e2e] from a script #5`);
+  const history = script(b, dirB, 'history', String(a), '--limit', '2');
+  t.equal(await history.exitCode(), 0, history.err);
+  t.match(history.out, `[${a}]ann said: [e2e] from a script #5`);
+  const keyless = script(b, tempDir(t), 'history', String(a), '--limit', '1');
+  t.equal(await keyless.exitCode(), 0, keyless.err);
+  t.match(keyless.out, `[${a}]ann said: [encrypted, not for this device] #5`, 'without the key file: not for this device');
 });
