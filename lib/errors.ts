@@ -50,6 +50,10 @@ export const Errors = {
   BUSY: { errno: 132, errmsg: 'server busy, try again' },
   /** a send's `ttl` or a TIMER_MSG's `ttl` outside its bounds */
   BAD_TTL: { errno: 133, errmsg: 'ttl out of range' },
+  /** KEY_PUBLISH_MSG: a device id or public key not of the documented form */
+  BAD_DEVICE_KEY: { errno: 134, errmsg: 'invalid device id or public key' },
+  /** a send's `e2e` envelope not of the documented form (or with `msg` as well) */
+  BAD_ENVELOPE: { errno: 135, errmsg: 'invalid end-to-end envelope' },
 } as const;
 
 export type ErrorCode = keyof typeof Errors;

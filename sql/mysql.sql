@@ -104,3 +104,14 @@ CREATE TABLE IF NOT EXISTS session_tokens (
   PRIMARY KEY (hash),
   UNIQUE KEY session_tokens_device (user_id, device)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- the key directory of end-to-end encrypted messages: each device's X25519 public key (raw,
+-- base64), chosen and published by the device; a user keeps the most recently published few
+CREATE TABLE IF NOT EXISTS device_keys (
+  user_id INT UNSIGNED NOT NULL,
+  device VARCHAR(64) NOT NULL,
+  pubkey CHAR(44) NOT NULL,
+  -- ms since the epoch of the last publish
+  updated BIGINT NOT NULL,
+  PRIMARY KEY (user_id, device)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -90,3 +90,14 @@ CREATE TABLE IF NOT EXISTS session_tokens (
   last_used INTEGER NULL,
   UNIQUE (user_id, device)
 ) WITHOUT ROWID;
+
+-- the key directory of end-to-end encrypted messages: each device's X25519 public key (raw,
+-- base64), chosen and published by the device; a user keeps the most recently published few
+CREATE TABLE IF NOT EXISTS device_keys (
+  user_id INTEGER NOT NULL,
+  device TEXT NOT NULL,
+  pubkey TEXT NOT NULL,
+  -- ms since the epoch of the last publish
+  updated INTEGER NOT NULL,
+  PRIMARY KEY (user_id, device)
+) WITHOUT ROWID;

@@ -12,6 +12,7 @@ import { PROBE_MS } from '../client/probe.js';
 import { defaultOptions } from '../config.js';
 import { Exit, EXIT_CODES_HELP } from './client/errors.js';
 import { runInteractive } from './client/interactive.js';
+import { defaultKeysDir } from './client/keys.js';
 import * as script from './client/script.js';
 import { shortUsageErrors } from './usage.js';
 
@@ -43,6 +44,7 @@ interface GlobalFlags {
   ca?: string;
   maxFrame: number;
   legacy: boolean;
+  keysDir?: string;
 }
 
 /** the server to talk to: plain TCP, or TLS with `--tls` (trusting `--ca <file>` if given) */
@@ -61,6 +63,7 @@ function scriptOptions(cmd: Command): script.ScriptOptions {
     passwordFile: f.passwordFile,
     timeout: f.timeout,
     english: f.english,
+    keysDir: f.keysDir ?? defaultKeysDir(),
   };
 }
 
@@ -88,6 +91,7 @@ Interactive use (the original ChatClient's menu: 1 login, 2 register, 3 quit). A
   addfriend:friendid             creategroup:groupname:groupdesc      addgroup:groupid
   recall:seq | recall:conv:seq   history:conv, then more             status:seq | status:conv:seq
   read | read:conv | read:conv:seq                                    convs      loginout   quit
+  encrypt:conv | encrypt:conv:off (end-to-end)  fingerprint | fingerprint:userid
   (conv: 13 for user 13, g5 for group 5; type help after login for the full list)
 Incoming lines: "<time> [<id>]<name> said: <msg> #<seq>", groups prefixed "群消息[<groupid>]:".
 Menus and prompts are printed on pipes too (no colours, no redrawing there).
@@ -103,7 +107,9 @@ Scripts (no menus or prompts; the password is the first line of --password-file,
   chatclient --user 12 --password-file pw tail --json --count 10
   chatclient --user 12 --password-file pw history 13 --limit 50
   CHAT_PASSWORD=secret chatclient register "li si"                  (prints the new user id)
-Scripts use --host/--port (default 127.0.0.1:6000).
+Scripts use --host/--port (default 127.0.0.1:6000). A user whose device key file exists (made by
+the interactive encrypt command) reads end-to-end encrypted messages in scripts too, and send
+seals in the conversations it seals.
 
 ${EXIT_CODES_HELP}`;
 
@@ -127,6 +133,7 @@ export async function main(argv = process.argv): Promise<void> {
         .argParser(int('max-frame', 64)),
     )
     .option('--legacy', 'speak the original ClusterChatServer protocol (msgid 1-10) without asking the server first', false)
+    .option('--keys-dir <dir>', 'where device keys for end-to-end encryption are kept, one file per user and server (default $CHAT_KEYS_DIR, else $XDG_CONFIG_HOME/clusterchat, else ~/.config/clusterchat)')
     .addHelpText('after', INTERACTIVE_HELP)
     .action(async (hostArg: string | undefined, portArg: number | undefined, flags: GlobalFlags) => {
       const tty = process.stdin.isTTY === true && process.stdout.isTTY === true;
@@ -140,6 +147,7 @@ export async function main(argv = process.argv): Promise<void> {
         pageSize: 10,
         legacy: flags.legacy,
         probeMs: probeMs(),
+        keysDir: flags.keysDir ?? defaultKeysDir(),
       });
       await flushAndExit(code);
     });

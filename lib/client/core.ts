@@ -15,14 +15,18 @@
  */
 import { Errors } from '../errors.js';
 import { DEFAULT_MAX_FRAME } from '../protocol/defaults.js';
+import { groupConv, pairConv } from '../protocol/conv.js';
 import { MsgId } from '../protocol/msgid.js';
 import type { ConvSummary } from '../protocol/summary.js';
 import { legacyTime } from '../protocol/shapes.js';
 import { Backoff } from './backoff.js';
+import type { DeviceIdentity, DeviceKey } from './e2e.js';
+import { E2E, keysOf, type SealedState } from './sealing.js';
 import { Emitter } from './emitter.js';
 import { randomId, soon, unref, utf8Length, type Wire, type WireFrame } from './wire.js';
 
 export type { WireFrame };
+export { NoDeviceKeyError, type SealedState } from './sealing.js';
 
 /** opens a new connection to the server (the first one, and each reconnect) */
 export type Dial = () => Promise<Wire>;
@@ -103,6 +107,11 @@ export interface ChatEvent {
   cmid?: string;
   /** true for the user's own messages (sent from this or another device) */
   own: boolean;
+  /**
+   * an end-to-end encrypted message: 'ok' (opened, `text` is the plaintext), 'no-copy' (none
+   * for this device), 'failed' (did not open: tampered with); `text` is '' unless 'ok'
+   */
+  sealed?: SealedState;
 }
 
 export interface SendAck {
@@ -112,6 +121,8 @@ export interface SendAck {
   ts: number;
   cmid: string;
   duplicate: boolean;
+  /** a sealed send: the members who have no device key and cannot read it */
+  unreadableBy?: number[];
 }
 
 /** a conversation's summary, as the server sends it (v2 login, CONV_LIST) */
@@ -150,6 +161,7 @@ const REPLY_IDS = new Set<number>([
   MsgId.MSG_STATUS_ACK,
   MsgId.CONV_LIST_ACK,
   MsgId.PONG_MSG,
+  MsgId.KEY_FETCH_ACK,
 ]);
 
 /** errnos that mean "not now": storage unavailable, rate limited */
@@ -216,6 +228,14 @@ export class ClientCore extends Emitter<ClientEvents> {
   #credentials: { id: number; password: string } | null = null;
   #token: string | null = null;
   #closing = false;
+  /** this device's end-to-end identity, and its state for the current login */
+  #identity: DeviceIdentity | null = null;
+  #e2e: E2E | null = null;
+  /** conversations this device's sends are sealed in */
+  readonly #sealedConvs = new Set<string>();
+  /** sends waiting behind a sealed one (in #sendQueue), so that none overtakes another */
+  #queued = 0;
+  #sendQueue: Promise<void> = Promise.resolve();
   userId: number | null = null;
   userName: string | null = null;
 
@@ -302,7 +322,15 @@ export class ClientCore extends Emitter<ClientEvents> {
   }
 
   async login(id: number, password: string): Promise<LoginInfo> {
-    const r = await this.request({ msgid: MsgId.LOGIN_MSG, id, password });
+    // ready before the reply: pushes and syncs right after it may be sealed
+    if (this.#identity) this.#e2e = this.#newE2E(this.#identity, id);
+    let r: WireFrame;
+    try {
+      r = await this.request({ msgid: MsgId.LOGIN_MSG, id, password });
+    } catch (err) {
+      this.#e2e = null;
+      throw err;
+    }
     this.#credentials = { id, password };
     const info = this.#loggedIn(r);
     for (const c of info.convs) {
@@ -313,6 +341,9 @@ export class ClientCore extends Emitter<ClientEvents> {
       this.#drain(c.conv, st);
     }
     this.#syncAll(info.convs);
+    // (not awaited: the positions above are set before any push can be handled; the server
+    // stores the key before it handles this connection's next frame, a send say)
+    if (this.#e2e) this.#e2e.publish().catch((err: unknown) => this.emit('error', err as Error));
     return info;
   }
 
@@ -331,6 +362,9 @@ export class ClientCore extends Emitter<ClientEvents> {
     this.#token = null;
     this.userId = null;
     this.userName = null;
+    this.#e2e = null;
+    this.#identity = null;
+    this.#sealedConvs.clear();
     this.#dropPending(new Error('logged out'));
     for (const st of this.#convs.values()) if (st.gapTimer) clearTimeout(st.gapTimer);
     this.#convs.clear();
@@ -345,15 +379,80 @@ export class ClientCore extends Emitter<ClientEvents> {
   }
 
   sendTo(toid: number, msg: string): Promise<SendAck> {
-    return this.#send({ msgid: MsgId.ONE_CHAT_MSG, toid, msg });
+    return this.#send({ msgid: MsgId.ONE_CHAT_MSG, toid, msg }, pairConv(this.userId ?? 0, toid));
   }
 
   sendGroup(groupid: number, msg: string): Promise<SendAck> {
-    return this.#send({ msgid: MsgId.GROUP_CHAT_MSG, groupid, msg });
+    return this.#send({ msgid: MsgId.GROUP_CHAT_MSG, groupid, msg }, groupConv(groupid));
   }
 
-  async #send(frame: WireFrame): Promise<SendAck> {
-    const r = await this.request(frame, { send: true });
+  // ---- end-to-end encryption (sealing.ts)
+
+  /**
+   * turns end-to-end encryption on for this device: before login (then the first sync opens
+   * sealed messages already) or after; its key is published at each login and reconnect. Then
+   * sealed messages open, and conversations can be sealed (setSealed). null turns it off.
+   */
+  async enableE2E(identity: DeviceIdentity | null): Promise<void> {
+    this.#identity = identity;
+    this.#sealedConvs.clear();
+    if (identity === null) this.#e2e = null;
+    if (identity === null || this.userId === null) return;
+    const e2e = this.#newE2E(identity, this.userId);
+    await e2e.publish();
+    this.#e2e = e2e;
+  }
+
+  #newE2E(identity: DeviceIdentity, userId: number): E2E {
+    return new E2E(identity, userId, (f) => this.request(f));
+  }
+
+  /** this device's sends in `conv` are sealed (on) or plain (off) */
+  setSealed(conv: string, on: boolean): void {
+    if (!this.#identity) throw new Error('end-to-end encryption is not enabled on this client');
+    if (on) this.#sealedConvs.add(conv);
+    else this.#sealedConvs.delete(conv);
+  }
+
+  isSealed(conv: string): boolean {
+    return this.#sealedConvs.has(conv);
+  }
+
+  /** the published device keys of these users (KEY_FETCH_MSG) */
+  async deviceKeys(ids: number[]): Promise<DeviceKey[]> {
+    return keysOf(await this.request({ msgid: MsgId.KEY_FETCH_MSG, ids }));
+  }
+
+  async #send(plain: WireFrame, conv: string): Promise<SendAck> {
+    const sealing = this.#sealedConvs.has(conv);
+    let frame = plain;
+    let keyless: number[] = [];
+    let reply: Promise<WireFrame>;
+    if (sealing || this.#queued > 0) {
+      // sends go out in the order they were made: a sealed one waits for its keys and its
+      // sealing, and every send after it waits for it
+      this.#queued++;
+      const before = this.#sendQueue;
+      let done!: () => void;
+      this.#sendQueue = new Promise<void>((resolve) => (done = resolve));
+      try {
+        await before;
+        if (sealing) {
+          const { msg, ...rest } = plain;
+          if (!this.#e2e) throw new Error('log in first');
+          const sealed = await this.#e2e.seal(conv, msg as string);
+          frame = { ...rest, e2e: sealed.env };
+          keyless = sealed.keyless;
+        }
+        reply = this.request(frame, { send: true });
+      } finally {
+        this.#queued--;
+        done();
+      }
+    } else {
+      reply = this.request(frame, { send: true });
+    }
+    const r = await reply;
     const ack: SendAck = {
       conv: r.conv as string,
       msgSeq: r.msgSeq as number,
@@ -361,6 +460,7 @@ export class ClientCore extends Emitter<ClientEvents> {
       ts: r.ts as number,
       cmid: r.cmid as string,
       duplicate: r.duplicate === true,
+      ...(keyless.length > 0 ? { unreadableBy: keyless } : {}),
     };
     // the sender's own message takes its place in the conversation's stream
     const groupid = typeof frame.groupid === 'number' ? frame.groupid : undefined;
@@ -373,12 +473,13 @@ export class ClientCore extends Emitter<ClientEvents> {
       ts: ack.ts,
       time: legacyTime(ack.ts),
       from: { id: this.userId ?? 0, name: this.userName ?? '' },
-      text: frame.msg as string,
+      text: plain.msg as string,
       recalled: false,
       ...(groupid !== undefined ? { groupid } : {}),
       ...(toid !== undefined ? { toid } : {}),
       cmid: ack.cmid,
       own: true,
+      ...(sealing ? { sealed: 'ok' as const } : {}),
     });
     return ack;
   }
@@ -437,9 +538,8 @@ export class ClientCore extends Emitter<ClientEvents> {
   /** one page of history (does not touch the live stream); `before` pages backwards */
   async history(conv: string, opts: { before?: number; after?: number; limit?: number } = {}): Promise<{ events: Array<ChatEvent | { seq: number; gap: true }>; more: boolean; lastSeq: number }> {
     const r = await this.request({ msgid: MsgId.SYNC_MSG, conv, ...opts });
-    const me = this.userId;
     return {
-      events: (r.events as WireFrame[]).map((f) => (f.gap === true ? { seq: f.msgSeq as number, gap: true as const } : toEvent(f, me))),
+      events: await Promise.all((r.events as WireFrame[]).map((f) => (f.gap === true ? { seq: f.msgSeq as number, gap: true as const } : this.#toEvent(f)))),
       more: r.more === true,
       lastSeq: r.lastSeq as number,
     };
@@ -473,7 +573,9 @@ export class ClientCore extends Emitter<ClientEvents> {
   #onFrame(f: WireFrame): void {
     const msgid = f.msgid as number;
     if (PUSH_IDS.has(msgid) && typeof f.conv === 'string' && typeof f.msgSeq === 'number' && f.errno === undefined) {
-      this.#offer(toEvent(f, this.userId));
+      // a sealed one is offered once opened: the reorder buffer keeps the order meanwhile
+      if (f.e2e !== undefined) this.#toEvent(f).then((ev) => this.#offer(ev), (err: unknown) => this.emit('error', err as Error));
+      else this.#offer(toEvent(f, this.userId));
       return;
     }
     if (REPLY_IDS.has(msgid) && typeof f.cmid === 'string') {
@@ -551,10 +653,15 @@ export class ClientCore extends Emitter<ClientEvents> {
       for (;;) {
         const r = await this.request({ msgid: MsgId.SYNC_MSG, conv, after: st.applied, limit: SYNC_PAGE });
         this.#raiseTo(st, typeof r.joinedSeq === 'number' ? r.joinedSeq : 0);
-        for (const f of r.events as WireFrame[]) {
+        const frames = r.events as WireFrame[];
+        // sealed ones are opened first (pushes may be applied meanwhile: the seqs are checked after)
+        const events = frames.some((f) => f.e2e !== undefined)
+          ? await Promise.all(frames.map((f) => (f.gap === true ? null : this.#toEvent(f))))
+          : frames.map((f) => (f.gap === true ? null : toEvent(f, this.userId)));
+        frames.forEach((f, i) => {
           const seq = f.msgSeq as number;
-          if (seq > st.applied) st.buffer.set(seq, f.gap === true ? null : toEvent(f, this.userId));
-        }
+          if (seq > st.applied) st.buffer.set(seq, events[i] ?? null);
+        });
         const before = st.applied;
         this.#applyInOrder(st);
         if (r.more !== true || st.applied === before) break;
@@ -571,6 +678,16 @@ export class ClientCore extends Emitter<ClientEvents> {
     }
     st.syncing = false;
     this.#drain(conv, st);
+  }
+
+  /** a pushed or synced event, a sealed one opened (or marked as not opened) */
+  async #toEvent(f: WireFrame): Promise<ChatEvent> {
+    const ev = toEvent(f, this.userId);
+    if (f.e2e === undefined) return ev;
+    const { state, text } = this.#e2e ? await this.#e2e.open(f) : { state: 'no-copy' as const, text: '' };
+    ev.sealed = state;
+    ev.text = text;
+    return ev;
   }
 
   /** nothing at or below `seq` is handed out (it is known already, or before the user's time) */
@@ -641,6 +758,8 @@ export class ClientCore extends Emitter<ClientEvents> {
     if (!this.#credentials) return;
     const info = this.#loggedIn(await this.#resumeLogin(this.#credentials.id, this.#credentials.password));
     this.#resuming = false;
+    // the directory keeps the most recently published keys: this device stays among them
+    if (this.#e2e) this.#e2e.publish().catch((err: unknown) => this.emit('error', err as Error));
     for (const [cmid, p] of this.#pending) {
       if (!p.send) continue;
       if (++p.resends <= this.#opts.maxResends) {

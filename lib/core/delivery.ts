@@ -8,6 +8,7 @@ import { LRUCache } from 'lru-cache';
 import type { Bus, Presence } from '../bus/types.js';
 import { parseConv, type ConvId } from '../protocol/conv.js';
 import { asOf, type LogEvent } from '../protocol/event.js';
+import { isSealed } from '../protocol/sealed.js';
 import { legacyEvent, v2Event } from '../protocol/shapes.js';
 import type { Store } from '../store/types.js';
 import { addFor, type EventsPayload } from './bus-payloads.js';
@@ -50,13 +51,15 @@ export class Deliveries {
   /**
    * An event on its way out may have been recalled or have expired since it was read or
    * committed: then it goes out as the tombstone (v2), or not at all (legacy: the recall or
-   * expiry event shows instead).
+   * expiry event shows instead). A legacy session reads the first sealed message of each
+   * conversation as SEALED_TEXT and not the others.
    */
   render(ev: LogEvent, s: Session): string | null {
     const recalled = ev.recalled || (ev.kind === 'chat' && this.#recalled.has(`${ev.conv}#${ev.seq}`));
     // the clock is read only for an event that can expire (most have no expiry)
     const seen = recalled || ev.expiresAt === undefined ? ev : asOf(ev, this.#deps.now());
     if (s.legacy && (recalled || seen.expired)) return null;
+    if (s.legacy && isSealed(ev.text) && !s.firstSealed(ev.conv)) return null;
     if (recalled && !ev.recalled) return JSON.stringify(v2Event({ ...ev, text: '', recalled: true }));
     if (seen !== ev) return JSON.stringify(v2Event(seen));
     // a group message goes to many sessions: serialised once per flavour

@@ -69,6 +69,8 @@ export class Session {
   readonly #cursors = new Map<ConvId, Cursor>();
   /** mids of events this session sent that its cursors have not passed yet */
   readonly #own = new Set<string>();
+  /** legacy: conversations whose sealed messages this session was told it cannot read */
+  readonly #toldSealed = new Set<ConvId>();
   #ended = false;
   #held = false;
 
@@ -95,6 +97,16 @@ export class Session {
     for (const c of this.#cursors.values()) if (c.gapTimer) clearTimeout(c.gapTimer);
     this.#cursors.clear();
     this.#own.clear();
+  }
+
+  /**
+   * a legacy session reads one notice per conversation for its sealed messages: true the
+   * first time (that one shows), false after (those do not)
+   */
+  firstSealed(conv: ConvId): boolean {
+    if (this.#toldSealed.has(conv)) return false;
+    this.#toldSealed.add(conv);
+    return true;
   }
 
   /** queue pushes (while the login reply is being made) until release() */

@@ -16,6 +16,8 @@ import { convList } from './conv-list.js';
 import { createGroup } from './create-group.js';
 import { delivered } from './delivered.js';
 import { groupChat } from './group-chat.js';
+import { keyFetch } from './key-fetch.js';
+import { keyPublish } from './key-publish.js';
 import { leaveGroup } from './leave-group.js';
 import { login } from './login.js';
 import { loginout } from './loginout.js';
@@ -32,7 +34,7 @@ import { timer } from './timer.js';
 import type { Handler } from './types.js';
 
 export const handlers: ReadonlyMap<number, Handler> = new Map(
-  [login, loginout, reg, oneChat, addFriend, createGroup, addGroup, groupChat, delivered, sync, readMarker, leaveGroup, removeMember, removeFriend, convList, ping, recall, msgStatus, timer].map(
+  [login, loginout, reg, oneChat, addFriend, createGroup, addGroup, groupChat, delivered, sync, readMarker, leaveGroup, removeMember, removeFriend, convList, ping, recall, msgStatus, timer, keyPublish, keyFetch].map(
     (h) => [h.msgid, h],
   ),
 );

@@ -13,6 +13,7 @@ import { issueToken, newDevice, rotateToken, unrotateToken, type Issued } from '
 import type { Admission } from '../core/auth-limits.js';
 import type { UserRecord } from '../store/types.js';
 import { MsgId } from '../protocol/msgid.js';
+import { isSealed } from '../protocol/sealed.js';
 import { legacyEvent } from '../protocol/shapes.js';
 import { echoCmid, type Frame } from '../protocol/validate.js';
 import * as read from '../protocol/validate.js';
@@ -52,7 +53,9 @@ async function replyLegacy(hub: Hub, conn: Link, session: Session): Promise<void
   reply.id = session.userId;
   reply.msgid = MsgId.LOGIN_MSG_ACK;
   reply.name = session.name;
-  if (events.length > 0) reply.offlinemsg = events.map((ev) => JSON.stringify(legacyEvent(ev, session.userId)));
+  // sealed messages: one notice per conversation, as for pushes (Deliveries.render)
+  const shown = events.filter((ev) => !isSealed(ev.text) || session.firstSealed(ev.conv));
+  if (shown.length > 0) reply.offlinemsg = shown.map((ev) => JSON.stringify(legacyEvent(ev, session.userId)));
   for (const [conv, seq] of upTo) session.setPosition(conv, seq);
   conn.send(reply, () => {
     for (const st of convs) {

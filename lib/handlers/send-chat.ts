@@ -13,6 +13,7 @@ import type { Link } from '../core/link.js';
 import type { Hub } from '../core/hub.js';
 import type { Session } from '../core/session.js';
 import type { ConvId } from '../protocol/conv.js';
+import { isSealed, readEnvelope, sealedText } from '../protocol/sealed.js';
 
 export interface ChatFields {
   text: string;
@@ -21,11 +22,26 @@ export interface ChatFields {
   ttl?: number;
 }
 
-/** reads the chat fields every send carries: `msg`, `cmid` (required on v2), and v2's optional `ttl` */
+/**
+ * reads the chat fields every send carries: `msg` (or, v2, an `e2e` envelope instead), `cmid`
+ * (required on v2), and v2's optional `ttl`
+ */
 export function readChatFields(hub: Hub, conn: Link, frame: Frame): ChatFields {
-  const fields: ChatFields = { text: read.text(frame, 'msg', { max: hub.opts.maxText }), cmid: read.cmid(frame, conn.v2) };
+  const fields: ChatFields = { text: chatText(hub, conn, frame), cmid: read.cmid(frame, conn.v2) };
   if (conn.v2 && frame.ttl !== undefined) fields.ttl = read.ttl(frame, 'ttl', 1);
   return fields;
+}
+
+/** the text to store: the plain `msg`, or a v2 send's sealed envelope (frame-bounded: no `maxText`) */
+function chatText(hub: Hub, conn: Link, frame: Frame): string {
+  if (conn.v2 && frame.e2e !== undefined) {
+    if (frame.msg !== undefined) throw new ChatError('BAD_ENVELOPE', 'a sealed send carries no msg');
+    return sealedText(readEnvelope(frame.e2e));
+  }
+  const text = read.text(frame, 'msg', { max: hub.opts.maxText });
+  // only the server seals: a plain text that looks sealed would read as a sealed message
+  if (isSealed(text)) throw new ChatError('BAD_FIELD', 'msg');
+  return text;
 }
 
 export function appendChat(

@@ -6,18 +6,10 @@
  */
 import { ChatError } from '../errors.js';
 import { asChatError, replyError, replyOk } from '../core/reply.js';
-import { parseConv, type ConvId } from '../protocol/conv.js';
+import { isCurrentMember } from '../models/conversations.js';
 import { MsgId } from '../protocol/msgid.js';
 import * as read from '../protocol/validate.js';
-import type { Hub } from '../core/hub.js';
 import type { Handler } from './types.js';
-
-/** a current member: one of a pair's two users, or a member of the group who has not left */
-async function isCurrentMember(hub: Hub, userId: number, conv: ConvId): Promise<boolean> {
-  const c = parseConv(conv);
-  if (c?.kind === 'pair') return c.a === userId || c.b === userId;
-  return c?.kind === 'group' && (await hub.store.isMember(c.groupId, userId));
-}
 
 export const timer: Handler = {
   msgid: MsgId.TIMER_MSG,
@@ -28,7 +20,7 @@ export const timer: Handler = {
     const conv = read.text(frame, 'conv', { max: 64 });
     const ttl = read.ttl(frame, 'ttl', 0);
     const cmid = read.cmid(frame, false);
-    if (!(await isCurrentMember(hub, session.userId, conv))) throw new ChatError('NOT_MEMBER', conv);
+    if (!(await isCurrentMember(hub.store, session.userId, conv))) throw new ChatError('NOT_MEMBER', conv);
     const event = hub.newEvent({ conv, kind: 'timer', senderId: session.userId, text: '', ref: ttl, cmid });
     session.expectOwn(event.mid);
     hub.submit({ op: 'append', event }, session.id).then(

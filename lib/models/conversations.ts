@@ -11,6 +11,19 @@ import type { ConvId, ConvState, LogEvent, Store } from '../store/types.js';
 
 export type { ConvSummary };
 
+/** a current member: one of a pair's two users, or a member of the group who has not left */
+export async function isCurrentMember(store: Store, userId: number, conv: ConvId): Promise<boolean> {
+  const c = parseConv(conv);
+  if (c?.kind === 'pair') return c.a === userId || c.b === userId;
+  return c?.kind === 'group' && (await store.isMember(c.groupId, userId));
+}
+
+/** the users a conversation's messages go to now: a pair's two, a group's current members */
+export async function currentMembers(store: Store, conv: ConvId): Promise<number[]> {
+  const c = parseConv(conv);
+  if (c?.kind === 'pair') return [c.a, c.b];
+  return c?.kind === 'group' ? (await store.listMembers(c.groupId)).map((m) => m.id) : [];
+}
 
 export function visibleTop(st: ConvState): number {
   return st.leftSeq ?? st.lastSeq;

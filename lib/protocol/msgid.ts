@@ -53,6 +53,12 @@ export const MsgId = {
   TIMER_MSG: 31,
   /** v2: the push (and sync entry) of an expiry event: a message disappeared */
   EXPIRED_MSG: 32,
+  /** v2 client: publish this device's end-to-end public key (key directory); REQ_ACK */
+  KEY_PUBLISH_MSG: 33,
+  /** v2 client: fetch the published device keys of some users */
+  KEY_FETCH_MSG: 34,
+  /** v2: the answer to KEY_FETCH_MSG */
+  KEY_FETCH_ACK: 35,
 } as const;
 
 export type MsgIdName = keyof typeof MsgId;

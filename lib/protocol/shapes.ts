@@ -5,6 +5,7 @@
 import { parseConv } from './conv.js';
 import type { LogEvent } from './event.js';
 import { MsgId } from './msgid.js';
+import { envelopeOf, isSealed, SEALED_TEXT } from './sealed.js';
 
 /** `YYYY-MM-DD HH:MM:SS` in the server's local time, like the original client's getCurrentTime() */
 export function legacyTime(ts: number): string {
@@ -28,7 +29,7 @@ export function timerText(ttl: number): string {
 function legacyText(ev: LogEvent): string {
   switch (ev.kind) {
     case 'chat':
-      return ev.recalled ? RECALLED_TEXT : ev.expired ? EXPIRED_TEXT : ev.text;
+      return ev.recalled ? RECALLED_TEXT : ev.expired ? EXPIRED_TEXT : isSealed(ev.text) ? SEALED_TEXT : ev.text;
     case 'recall':
       return RECALLED_TEXT;
     case 'expire':
@@ -65,7 +66,7 @@ export function legacyEvent(ev: LogEvent, recipientId: number): Record<string, u
 /**
  * A log event as a v2 client sees it, in pushes and in sync pages: msgid 6 or 10 for chat
  * (with `recalled: true` or `expired: true` and empty text for a tombstone, `expiresAt` for a
- * message that disappears), 18 for a recall event (`recalledSeq`), 31 for a timer event
+ * message that disappears; `e2e` in place of `msg` for a sealed message), 18 for a recall event (`recalledSeq`), 31 for a timer event
  * (`ttl`), 32 for an expiry event (`expiredSeq`).
  */
 export function v2Event(ev: LogEvent): Record<string, unknown> {
@@ -87,7 +88,8 @@ export function v2Event(ev: LogEvent): Record<string, unknown> {
   else if (ev.kind === 'expire') out.expiredSeq = ev.ref;
   else if (ev.kind === 'timer') out.ttl = ev.ref ?? 0;
   else {
-    out.msg = ev.text;
+    if (isSealed(ev.text)) out.e2e = envelopeOf(ev.text);
+    else out.msg = ev.text;
     if (ev.recalled) out.recalled = true;
     if (ev.expired) out.expired = true;
     else if (ev.expiresAt !== undefined && !ev.recalled) out.expiresAt = ev.expiresAt;

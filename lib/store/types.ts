@@ -13,9 +13,10 @@ export type GroupRole = 'creator' | 'normal';
 
 import type { ConvId } from '../protocol/conv.js';
 import type { EventKind, LogEvent } from '../protocol/event.js';
+import type { DeviceKey } from '../protocol/sealed.js';
 
 // the log's types belong to the protocol (what a push carries); re-exported for the stores
-export type { ConvId, EventKind, LogEvent };
+export type { ConvId, DeviceKey, EventKind, LogEvent };
 
 export interface UserRecord {
   id: number;
@@ -161,6 +162,15 @@ export interface Store {
   revokeSessionToken(userId: number, device: string): Promise<boolean>;
   /** a password change: removes every token of the user; how many there were */
   revokeUserSessionTokens(userId: number): Promise<number>;
+
+  // the key directory of end-to-end encrypted messages (lib/protocol/sealed.ts)
+  /**
+   * stores (or replaces) a device's public key, published at `key.updated`; past `max` keys
+   * of the user the least recently published go
+   */
+  publishDeviceKey(key: DeviceKey & { updated: number }, max: number): Promise<void>;
+  /** the published keys of these users, by user then device */
+  deviceKeys(userIds: number[]): Promise<DeviceKey[]>;
 
   // friends (a friendship is stored both ways)
   /** false when it already existed */

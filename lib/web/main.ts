@@ -4,11 +4,13 @@
  * wires it to the page.
  */
 import { ClientCore, type ChatEvent } from '../client/core.js';
+import { loadIdentity, newIdentity } from '../client/e2e.js';
 import { WebSocketWire } from '../client/ws-wire.js';
 import { pairConv, parseId, refOfConv } from '../cli/client/conv.js';
 import { describeError, describeReply } from '../cli/client/errors.js';
 import { userLabel } from '../cli/client/format.js';
 import { byId, el, field, onSubmit } from './dom.js';
+import { loadKeys, saveKeys, type WebKeys } from './keys.js';
 import { ChatModel } from './model.js';
 import { logLine, renderConvs, renderMessages } from './view.js';
 
@@ -25,6 +27,8 @@ class Page {
   #open: string | null = null;
   #loading = false;
   readonly #asked = new Set<string>();
+  /** the logged-in user's device key, once it has one */
+  #keys: WebKeys | null = null;
   readonly #log = byId('log');
   readonly #messages = byId('messages');
 
@@ -43,6 +47,8 @@ class Page {
     onSubmit(join, () => void this.#joinGroup(join));
     const composer = byId<HTMLFormElement>('composer');
     onSubmit(composer, () => void this.#send(composer));
+    const sealed = field(composer, 'e2e');
+    sealed.addEventListener('change', () => void this.#seal(sealed.checked));
     byId('earlier').addEventListener('click', () => void this.#earlier());
     this.#messages.addEventListener('scroll', () => {
       if (this.#messages.scrollTop === 0) void this.#earlier();
@@ -123,6 +129,13 @@ class Page {
       this.#error('login failed: the user id is a number');
       return;
     }
+    // a device key kept in this browser goes to the library first: the first sync opens sealed messages
+    this.#keys = loadKeys(id);
+    const keys = this.#keys;
+    await this.#request(async (c) => {
+      await c.enableE2E(keys ? await loadIdentity(keys.identity) : null);
+      for (const conv of keys?.sealed ?? []) c.setSealed(conv, true);
+    }, 'end-to-end encryption is off');
     const info = await this.#request((c) => c.login(id, field(form, 'password').value), 'login failed', 'login');
     if (!info) return;
     localStorage.setItem(LAST_ID, String(id));
@@ -142,6 +155,7 @@ class Page {
   async #logout(): Promise<void> {
     await this.#request((c) => c.logout(), 'logout failed');
     this.#model = null;
+    this.#keys = null;
     this.#open = null;
     this.#asked.clear();
     byId('auth').hidden = false;
@@ -203,6 +217,7 @@ class Page {
     this.#open = conv;
     byId('chat-title').textContent = this.#model.label(conv);
     byId('composer').hidden = false;
+    field(byId<HTMLFormElement>('composer'), 'e2e').checked = this.#client?.isSealed(conv) ?? false;
     this.#refresh(null);
     const c = this.#model.conv(conv);
     if (c.msgs.size < PAGE && !c.complete) void this.#earlier();
@@ -242,6 +257,27 @@ class Page {
     if (!ref) return;
     form.reset();
     await this.#request((c) => (ref.kind === 'pair' ? c.sendTo(ref.peer, text) : c.sendGroup(ref.groupid, text)), `not sent ("${text}")`);
+  }
+
+  /** "encrypted" ticked (or not) for the open conversation; the first tick makes this browser's device key */
+  async #seal(on: boolean): Promise<void> {
+    const conv = this.#open;
+    const model = this.#model;
+    if (!conv || !model) return;
+    const done = await this.#request(async (c) => {
+      let keys = this.#keys;
+      if (!keys) {
+        keys = { identity: await newIdentity(), sealed: [] };
+        await c.enableE2E(await loadIdentity(keys.identity));
+        this.#keys = keys;
+        this.#notice(`this browser has a device key now (${keys.identity.device})`);
+      }
+      c.setSealed(conv, on);
+      keys.sealed = on ? [...new Set([...keys.sealed, conv])] : keys.sealed.filter((x) => x !== conv);
+      saveKeys(model.me, keys);
+      return true;
+    }, 'could not change end-to-end encryption');
+    if (done) this.#notice(on ? `your messages to ${model.label(conv)} are end-to-end encrypted from now on` : `your messages to ${model.label(conv)} are sent in plain text again`);
   }
 
   async #recall(conv: string, seq: number): Promise<void> {

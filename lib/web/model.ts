@@ -5,7 +5,7 @@
  * socket, so it is the same in a browser and in a test.
  */
 import type { ChatEvent, ConvSummary, LoginInfo, WireFrame } from '../client/core.js';
-import { convLabel, type Names } from '../cli/client/format.js';
+import { convLabel, shownText, type Names } from '../cli/client/format.js';
 import { refOfConv } from '../cli/client/conv.js';
 
 /** the server's default --recall-window: the page offers a recall within it (the server decides) */
@@ -214,5 +214,5 @@ export class ChatModel implements Names {
 function eventText(ev: ChatEvent): string {
   if (ev.kind === 'expire') return `#${ev.expiredSeq ?? '?'} expired`;
   if (ev.kind === 'timer') return ev.ttl ? `set disappearing messages to ${ev.ttl} s` : 'turned disappearing messages off';
-  return ev.expired ? '[expired]' : ev.text;
+  return ev.expired ? '[expired]' : shownText(ev);
 }

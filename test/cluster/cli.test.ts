@@ -32,7 +32,7 @@ t.test('migrate creates the database and the schema, and is idempotent', async (
   t.teardown(() => conn.end());
   const [rows] = await conn.query('SHOW TABLES');
   const tables = (rows as Array<Record<string, string>>).map((r) => Object.values(r)[0]).sort();
-  t.same(tables, ['chat_group', 'conv_member', 'conversation', 'event', 'friend', 'pruned', 'session_tokens', 'user']);
+  t.same(tables, ['chat_group', 'conv_member', 'conversation', 'device_keys', 'event', 'friend', 'pruned', 'session_tokens', 'user']);
 });
 
 t.test('cluster mode needs both --mysql and --redis, and says so', async (t) => {

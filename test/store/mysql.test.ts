@@ -74,7 +74,7 @@ if (await needServices(t, 'mysql')) {
     );
     t.strictSame(
       tables.map((r) => [r.name, r.coll, r.engine]).sort((x, y) => (x[0] < y[0] ? -1 : 1)),
-      ['chat_group', 'conv_member', 'conversation', 'event', 'friend', 'pruned', 'session_tokens', 'user'].map((n) => [n, 'utf8mb4_bin', 'InnoDB']),
+      ['chat_group', 'conv_member', 'conversation', 'device_keys', 'event', 'friend', 'pruned', 'session_tokens', 'user'].map((n) => [n, 'utf8mb4_bin', 'InnoDB']),
     );
   });
 

@@ -45,7 +45,7 @@ t.test('sqlite: the schema is created on first open', async (t) => {
     .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
     .all()
     .map((r) => r.name);
-  t.strictSame(tables, ['chat_group', 'conv_member', 'conversation', 'event', 'friend', 'pruned', 'session_tokens', 'user']);
+  t.strictSame(tables, ['chat_group', 'conv_member', 'conversation', 'device_keys', 'event', 'friend', 'pruned', 'session_tokens', 'user']);
   const indexes = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'index'").all();
   t.ok(indexes.some((r) => r.name === 'conv_member_user'), 'conv_member is indexed by user');
   t.equal(db.pragma('journal_mode', { simple: true }), 'wal');

@@ -72,6 +72,8 @@ const SENTENCES: Record<string, string> = {
   V2_ONLY: 'this connection (a WebSocket) speaks v2 only: every frame needs "v":2',
   BUSY: 'the server is busy checking passwords; try again in a moment',
   BAD_TTL: 'a disappearing message lives from 1 second to a year (a timer: 0, off, to a year)',
+  BAD_DEVICE_KEY: "the server refused this device's key (not an X25519 public key, or a bad device id)",
+  BAD_ENVELOPE: 'the server refused the encrypted message (its envelope is not of the documented form)',
 };
 
 /** errno -> the codes that carry it (errno 1 has two), and their standard texts */

@@ -9,6 +9,8 @@
  *   <time> #<seq> expired                                        a disappearing message is gone
  *   <time> [<id>]<name> set disappearing messages to <n> s       a conversation's timer (or "turned ... off")
  *
+ * An end-to-end encrypted message's <msg> is `[e2e] <text>`, or says it cannot be read here.
+ *
  * `#<seq>` is the message's position in its conversation; recall, read and status take it.
  */
 import type { ChatEvent, LoginInfo } from '../../client/core.js';
@@ -65,6 +67,18 @@ export function overview(info: Pick<LoginInfo, 'id' | 'name' | 'friends' | 'grou
   return out.join('\n');
 }
 
+/** an end-to-end encrypted message's text as shown */
+const SEALED_WORDS: Record<NonNullable<ChatEvent['sealed']>, (text: string) => string> = {
+  ok: (text) => `[e2e] ${text}`,
+  'no-copy': () => '[encrypted, not for this device]',
+  failed: () => '[encrypted, undecryptable: not shown]',
+};
+
+/** a chat message's text as shown: an end-to-end encrypted one marked, or why it is not shown */
+export function shownText(ev: ChatEvent): string {
+  return ev.sealed ? SEALED_WORDS[ev.sealed](ev.text) : ev.text;
+}
+
 /** one event of the live stream (or of a history page) as a line */
 export function eventLine(ev: ChatEvent, o: { me: number; names: Names; english: boolean; status?: OwnStatus; history?: boolean }): string {
   const prefix = ev.groupid !== undefined ? groupPrefix(ev.groupid, o.english) : '';
@@ -74,7 +88,7 @@ export function eventLine(ev: ChatEvent, o: { me: number; names: Names; english:
   if (ev.kind === 'timer') {
     return `${prefix}${ev.time} ${who} ${ev.ttl ? `set disappearing messages to ${ev.ttl} s` : 'turned disappearing messages off'}`;
   }
-  const text = ev.recalled ? '[recalled]' : ev.expired ? '[expired]' : ev.text;
+  const text = ev.recalled ? '[recalled]' : ev.expired ? '[expired]' : shownText(ev);
   const to = ev.own && !o.history && ev.groupid === undefined && ev.toid !== undefined ? ` to ${userLabel(ev.toid, o.names)}` : '';
   const status = o.status && !ev.recalled ? ` (${o.status})` : '';
   return `${prefix}${ev.time} ${who} said${to}: ${text} #${ev.seq}${status}`;
@@ -128,6 +142,16 @@ const HELP: HelpEntry[] = [
     zh: '查看消息状态（谁已读），格式status:seq 或 status:conv:seq',
   },
   { name: 'convs', en: 'list conversations with unread counts, format convs', zh: '会话列表与未读数，格式convs' },
+  {
+    name: 'encrypt',
+    en: 'end-to-end encrypt my messages in a conversation, format encrypt:conv (encrypt:conv:off to stop)',
+    zh: '端到端加密我在会话中的消息，格式encrypt:conv（encrypt:conv:off 关闭）',
+  },
+  {
+    name: 'fingerprint',
+    en: "key fingerprints to compare: fingerprint (this device) or fingerprint:userid (that user's devices)",
+    zh: '密钥指纹，格式fingerprint（本设备）或 fingerprint:userid',
+  },
   { name: 'quit', en: 'quit the client, format quit', zh: '退出，格式quit' },
 ];
 

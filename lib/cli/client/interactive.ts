@@ -10,6 +10,7 @@ import { LegacyClient } from '../../client/legacy.js';
 import { speaksV2 } from '../../client/probe.js';
 import { MsgStatus } from '../../protocol/msgid.js';
 import { groupRef, pairRef, parseConvAndNumber, parseConvRef, parseId, parseIdAndText, refOfConv, type ConvRef } from './conv.js';
+import { ConsoleE2E } from './e2e.js';
 import { describeConnectError, describeError, Exit } from './errors.js';
 import {
   convLabel,
@@ -39,6 +40,8 @@ export interface InteractiveOptions {
   legacy: boolean;
   /** how long to wait for the v2 answer that tells clusterchat from the original, ms */
   probeMs: number;
+  /** where each user's device key file for end-to-end encryption is kept (./keys.ts) */
+  keysDir: string;
 }
 
 const COMMAND_PROMPT = '> ';
@@ -106,11 +109,13 @@ class Interactive implements Names {
   /** events that arrived before the overview was printed */
   #held: ChatEvent[] | null = null;
   #offline = false;
+  readonly #e2e: ConsoleE2E;
 
   constructor(client: ChatClient, screen: Screen, opts: InteractiveOptions) {
     this.#client = client;
     this.#screen = screen;
     this.#opts = opts;
+    this.#e2e = new ConsoleE2E(opts.keysDir, opts.endpoint.host, opts.endpoint.port);
     this.#attach(client);
     screen.onInterrupt(() => void this.#exit(Exit.OK));
   }
@@ -223,6 +228,11 @@ class Interactive implements Names {
     const client = await this.#connection();
     if (!client || !this.#connected()) return;
     let info: LoginInfo;
+    try {
+      await this.#e2e.beforeLogin(client, id);
+    } catch (err) {
+      this.#error(`end-to-end encryption is off: ${err instanceof Error ? err.message : String(err)}`);
+    }
     this.#held = [];
     try {
       info = await client.login(id, password);
@@ -321,6 +331,10 @@ class Interactive implements Names {
         return this.#status(rest);
       case 'convs':
         return this.#convs();
+      case 'encrypt':
+        return this.#encrypt(rest);
+      case 'fingerprint':
+        return this.#fingerprint(rest);
       case 'quit':
         return 'quit';
       default:
@@ -565,6 +579,38 @@ class Interactive implements Names {
     }
     out.push('======================================================');
     this.#say(out.join('\n'));
+  }
+
+  /** `encrypt:conv` seals my messages in conv from now on; `encrypt:conv:off` stops */
+  async #encrypt(rest: string): Promise<void> {
+    const off = /:\s*off\s*$/.test(rest);
+    const ref = parseConvRef(off ? rest.replace(/:\s*off\s*$/, '') : rest, this.#me);
+    const c = this.#connected();
+    if (!ref) return this.#error('encrypt command invalid! (format encrypt:conv or encrypt:conv:off, conv: 13 or g5)');
+    if (!c) return;
+    const label = convLabel(ref.conv, this.#me, this);
+    try {
+      if (await this.#e2e.encrypt(c, ref.conv, !off)) this.#say(`[this device's key is new: kept in ${this.#e2e.file}]`);
+    } catch (err) {
+      return this.#error(`cannot ${off ? 'stop encrypting' : 'encrypt'} ${label}: ${describeError(err)}`);
+    }
+    this.#current = ref;
+    this.#say(off ? `your messages to ${label} are sent in plain text again` : `your messages to ${label} are end-to-end encrypted from now on (compare fingerprints to be sure of the keys)`);
+  }
+
+  /** `fingerprint`: this device's key; `fingerprint:userid`: the keys that user's devices published */
+  async #fingerprint(rest: string): Promise<void> {
+    if (rest.trim() === '') {
+      const mine = await this.#e2e.mine();
+      this.#say(mine ? `this device ${mine.device}: ${mine.fingerprint}` : 'this device has no key yet (encrypt:conv makes one)');
+      return;
+    }
+    const id = parseId(rest);
+    if (id === null) return this.#error('fingerprint command invalid! (format fingerprint or fingerprint:userid)');
+    const keys = await this.#request((c) => this.#e2e.of(c, id), `cannot fetch the keys of ${userLabel(id, this)}`);
+    if (!keys) return;
+    if (keys.length === 0) this.#say(`${userLabel(id, this)} has published no device key`);
+    for (const k of keys) this.#say(`${userLabel(id, this)} device ${k.device}: ${k.fingerprint}`);
   }
 
   // ---- the stream

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { ChatClient, ChatReplyError, FrameTooLargeError, type ChatEvent, type ClientOptions, type LoginInfo } from '../../client/client.js';
 import { parseConvRef, type ConvRef } from './conv.js';
+import { ConsoleE2E } from './e2e.js';
 import { describeConnectError, describeError, Exit, isLoginRefusal } from './errors.js';
 import { eventLine, type Names } from './format.js';
 
@@ -26,6 +27,11 @@ export interface ScriptOptions extends Credentials {
   /** seconds to wait for the server's answer (connect, login, request) */
   timeout: number;
   english: boolean;
+  /**
+   * where the interactive client keeps each user's device key (./keys.ts): a user with a key
+   * file opens sealed messages, and `send` seals in the conversations the file lists
+   */
+  keysDir?: string | undefined;
 }
 
 /** the password: the first line of --password-file, else $CHAT_PASSWORD */
@@ -81,6 +87,14 @@ async function session(o: ScriptOptions, before?: (c: ChatClient) => void): Prom
   const client = await connect(o);
   client.on('error', () => undefined);
   before?.(client);
+  if (o.keysDir !== undefined) {
+    try {
+      await new ConsoleE2E(o.keysDir, o.endpoint.host, o.endpoint.port).beforeLogin(client, user);
+    } catch (err) {
+      client.close();
+      throw new ExitError(Exit.USAGE, `cannot use the device key: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   try {
     const info = await deadline(client.login(user, password), o.timeout, 'login');
     return { client, info };

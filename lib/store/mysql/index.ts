@@ -36,7 +36,9 @@ import {
 } from '../rows.js';
 import { ADDED_COLUMNS, EXPIRY_INDEX, readSchema, splitStatements } from '../schema.js';
 import { TOKEN_SQL } from '../tokens.js';
+import { deviceKeyOf, KEY_SQL, type DeviceKeyRow } from '../keys.js';
 import type {
+  DeviceKey,
   CommitOp,
   CommitResult,
   ConvId,
@@ -220,6 +222,20 @@ export class MysqlStore implements Store {
   async #userRefs(sql: string, values: unknown[]): Promise<UserRef[]> {
     const rows = await select<{ id: DbInt; name: string }>(this.#pool, sql, values);
     return rows.map((r) => ({ id: num(r.id), name: r.name }));
+  }
+
+  // the key directory
+
+  async publishDeviceKey(k: DeviceKey & { updated: number }, max: number): Promise<void> {
+    await run(this.#pool, KEY_SQL.upsertMysql, [k.userId, k.device, k.key, k.updated]);
+    // (two publishes of one user at once may both trim: still at most `max` remain)
+    await run(this.#pool, KEY_SQL.trim, [k.userId, k.userId, max]);
+  }
+
+  async deviceKeys(userIds: number[]): Promise<DeviceKey[]> {
+    if (userIds.length === 0) return [];
+    const rows = await select<DeviceKeyRow>(this.#pool, 'SELECT user_id, device, pubkey FROM device_keys WHERE user_id IN (?) ORDER BY user_id, device', [userIds]);
+    return rows.map(deviceKeyOf);
   }
 
   // session tokens

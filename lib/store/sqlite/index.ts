@@ -42,7 +42,9 @@ import {
 } from '../rows.js';
 import { ADDED_COLUMNS, EXPIRY_INDEX, readSchema } from '../schema.js';
 import { TOKEN_SQL } from '../tokens.js';
+import { deviceKeyOf, KEY_SQL, type DeviceKeyRow } from '../keys.js';
 import type {
+  DeviceKey,
   CommitOp,
   CommitResult,
   ConvId,
@@ -94,6 +96,12 @@ function prepare(db: Database.Database) {
     rotateToken: db.prepare<[string, number, number, string, number, number]>(TOKEN_SQL.rotate),
     revokeToken: db.prepare<[number, string]>(TOKEN_SQL.revoke),
     revokeUserTokens: db.prepare<[number]>(TOKEN_SQL.revokeUser),
+
+    upsertKey: db.prepare<[number, string, string, number]>(KEY_SQL.upsertSqlite),
+    trimKeys: db.prepare<[number, number, number]>(KEY_SQL.trim),
+    deviceKeys: db.prepare<[string], DeviceKeyRow>(
+      'SELECT user_id, device, pubkey FROM device_keys WHERE user_id IN (SELECT value FROM json_each(?)) ORDER BY user_id, device',
+    ),
 
     insertFriend: db.prepare<[number, number]>(
       'INSERT INTO friend (user_id, friend_id) VALUES (?, ?) ON CONFLICT DO NOTHING',
@@ -312,6 +320,22 @@ export class SqliteStore implements Store {
 
   async getUserRefs(ids: number[]): Promise<UserRef[]> {
     return ids.length === 0 ? [] : this.#s.userRefs.all(JSON.stringify(ids));
+  }
+
+  // the key directory
+
+  async publishDeviceKey(k: DeviceKey & { updated: number }, max: number): Promise<void> {
+    this.#db
+      .transaction(() => {
+        this.#s.upsertKey.run(k.userId, k.device, k.key, k.updated);
+        this.#s.trimKeys.run(k.userId, k.userId, max);
+      })
+      .immediate();
+  }
+
+  async deviceKeys(userIds: number[]): Promise<DeviceKey[]> {
+    if (userIds.length === 0) return [];
+    return this.#s.deviceKeys.all(JSON.stringify(userIds)).map(deviceKeyOf);
   }
 
   // session tokens
