@@ -1,16 +1,20 @@
 /**
  * Group commit: every store write on the message path (appends, watermark moves, recalls)
- * is queued and the queue is committed as one transaction per event-loop tick. One batch is
- * in flight at a time, so while the database works the next batch fills up; results come back
- * in submission order, and `onCommitted` sees each batch before any submitter resumes, which
- * is what keeps this process's pushes in seq order.
+ * is queued and the queue is committed as one transaction as soon as the event loop has
+ * handled the current I/O (setImmediate). While a batch is in flight, the next one may start
+ * (up to `maxInFlight`) with the queued ops of conversations no running batch touches: a
+ * conversation's ops stay in one batch at a time, in submission order, so its seqs, its
+ * results and its pushes keep that order; batches of disjoint conversations need no order
+ * between them. `onCommitted` sees each batch before any of its submitters resumes, which is
+ * what keeps this process's pushes in seq order. (A synchronous store, SQLite, is never
+ * overlapped: its commit is over before the loop reads more.)
  *
  * The queue is bounded (`maxQueue`): while the database is slow or stalled, a submit past it is
  * refused at once with errno 114 instead of holding its sender and memory until the database
  * answers. A refused op was never queued, so nothing acked is lost.
  */
 import { ChatError } from '../errors.js';
-import type { CommitOp, CommitResult, Store } from '../store/types.js';
+import type { CommitOp, CommitResult, ConvId, Store } from '../store/types.js';
 
 interface Pending {
   op: CommitOp;
@@ -21,6 +25,8 @@ interface Pending {
 
 export interface BatcherOptions {
   maxBatch: number;
+  /** batches committing at once at most @default 4 */
+  maxInFlight?: number;
   /** ops waiting for a commit at most (the one in progress not counted); 0: no bound */
   maxQueue: number;
   /**
@@ -35,11 +41,16 @@ export class CommitBatcher {
   readonly #store: Store;
   readonly #opts: BatcherOptions;
   #queue: Pending[] = [];
-  #inFlight = false;
+  /** batches committing now */
+  #running = 0;
+  /** conversations of the running batches, with how many running batches hold each */
+  readonly #busy = new Map<ConvId, number>();
   #scheduled = false;
   #idleWaiters: Array<() => void> = [];
   /** submits refused because the queue was full */
   refused = 0;
+  /** the most batches that were committing at once */
+  maxOverlap = 0;
 
   constructor(store: Store, opts: BatcherOptions) {
     this.#store = store;
@@ -68,23 +79,53 @@ export class CommitBatcher {
 
   /** resolves once everything submitted so far is committed (or failed) */
   idle(): Promise<void> {
-    if (!this.#inFlight && this.#queue.length === 0) return Promise.resolve();
+    if (this.#running === 0 && this.#queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#inFlight) return;
+    if (this.#scheduled || this.#running >= (this.#opts.maxInFlight ?? 4)) return;
     this.#scheduled = true;
     setImmediate(() => void this.#flush());
   }
 
+  /**
+   * The queued ops whose conversations no running batch holds, in queue order, up to
+   * `maxBatch`; the rest stay queued in their order.
+   */
+  #take(): Pending[] {
+    if (this.#busy.size === 0) return this.#queue.splice(0, this.#opts.maxBatch);
+    const taken: Pending[] = [];
+    const left: Pending[] = [];
+    for (const p of this.#queue) {
+      if (taken.length < this.#opts.maxBatch && !this.#busy.has(convOf(p.op))) taken.push(p);
+      else left.push(p);
+    }
+    this.#queue = left;
+    return taken;
+  }
+
+  #hold(convs: Set<ConvId>, by: number): void {
+    for (const c of convs) {
+      const n = (this.#busy.get(c) ?? 0) + by;
+      if (n > 0) this.#busy.set(c, n);
+      else this.#busy.delete(c);
+    }
+  }
+
   async #flush(): Promise<void> {
     this.#scheduled = false;
-    if (this.#inFlight || this.#queue.length === 0) return;
-    const batch = this.#queue.splice(0, this.#opts.maxBatch);
+    if (this.#running >= (this.#opts.maxInFlight ?? 4) || this.#queue.length === 0) return;
+    const batch = this.#take();
+    if (batch.length === 0) return; // every queued op waits for a running batch's conversation
+    const convs = new Set(batch.map((p) => convOf(p.op)));
     const { ops, owners } = coalescePositions(batch);
     const origins = owners.map((o) => o[0]!.origin);
-    this.#inFlight = true;
+    this.#running++;
+    this.maxOverlap = Math.max(this.maxOverlap, this.#running);
+    this.#hold(convs, 1);
+    // the rest of the queue may go at once, beside this batch
+    if (this.#queue.length > 0) this.#schedule();
     const started = performance.now();
     try {
       const results = await this.#store.commit(ops);
@@ -97,11 +138,16 @@ export class CommitBatcher {
     } catch (err) {
       for (const p of batch) p.reject(err);
     } finally {
-      this.#inFlight = false;
+      this.#running--;
+      this.#hold(convs, -1);
       if (this.#queue.length > 0) this.#schedule();
-      else for (const w of this.#idleWaiters.splice(0)) w();
+      else if (this.#running === 0) for (const w of this.#idleWaiters.splice(0)) w();
     }
   }
+}
+
+function convOf(op: CommitOp): ConvId {
+  return op.op === 'append' ? op.event.conv : op.conv;
 }
 
 /**
