@@ -152,7 +152,8 @@ function convOf(op: CommitOp): ConvId {
 
 /**
  * Watermark moves for the same (user, conversation) in one batch become one op carrying the
- * highest positions; every submitter of the merged moves gets its result.
+ * highest positions; every submitter of the merged moves gets its result. A checked move (a
+ * read marker) stays apart: it is validated on its own.
  */
 function coalescePositions(batch: Pending[]): { ops: CommitOp[]; owners: Pending[][] } {
   const ops: CommitOp[] = [];
@@ -160,7 +161,7 @@ function coalescePositions(batch: Pending[]): { ops: CommitOp[]; owners: Pending
   const byKey = new Map<string, number>();
   for (const p of batch) {
     const op = p.op;
-    if (op.op !== 'position') {
+    if (op.op !== 'position' || op.check) {
       ops.push(op);
       owners.push([p]);
       continue;

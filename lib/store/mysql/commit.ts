@@ -17,9 +17,9 @@ import {
   EVENT_SELECT,
   expireEvent,
   expiryOf,
-  movePosition,
   num,
   positionCap,
+  positionResult,
   recallEvent,
   Tombstone,
   toLogEvent,
@@ -254,17 +254,14 @@ export class CommitBatch {
 
   #position(op: PositionOp): CommitResult {
     const member = this.#members.get(memberKey(op.conv, op.userId));
-    if (!member) return { op: 'position', delivered: 0, read: 0, prevDelivered: 0, prevRead: 0 };
     const last = this.#last.get(op.conv) ?? this.#unlockedLast.get(op.conv) ?? 0;
-    const prevDelivered = member.delivered;
-    const prevRead = member.read;
-    const next = movePosition(member, op, positionCap(last, member.leftSeq));
-    if (next.delivered !== prevDelivered || next.read !== prevRead) {
-      member.delivered = next.delivered;
-      member.read = next.read;
+    const r = positionResult(member ?? null, op, member ? positionCap(last, member.leftSeq) : 0);
+    if (member && (r.delivered !== member.delivered || r.read !== member.read)) {
+      member.delivered = r.delivered;
+      member.read = r.read;
       member.dirty = true;
     }
-    return { op: 'position', delivered: next.delivered, read: next.read, prevDelivered, prevRead };
+    return r;
   }
 
   /** the target becomes a tombstone (its UPDATE goes out with the batch's writes, after the INSERTs) */
