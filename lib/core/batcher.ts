@@ -5,7 +5,7 @@
  * (up to `maxInFlight`) with the queued ops of conversations no running batch touches: a
  * conversation's ops stay in one batch at a time, in submission order, so its seqs, its
  * results and its pushes keep that order; batches of disjoint conversations need no order
- * between them. `onCommitted` sees each batch before any of its submitters resumes, which is
+ * between them. (Watermark moves are held per member, not per conversation: see keyOf.) `onCommitted` sees each batch before any of its submitters resumes, which is
  * what keeps this process's pushes in seq order. (A synchronous store, SQLite, is never
  * overlapped: its commit is over before the loop reads more.)
  *
@@ -14,7 +14,7 @@
  * answers. A refused op was never queued, so nothing acked is lost.
  */
 import { ChatError } from '../errors.js';
-import type { CommitOp, CommitResult, ConvId, Store } from '../store/types.js';
+import type { CommitOp, CommitResult, Store } from '../store/types.js';
 
 interface Pending {
   op: CommitOp;
@@ -43,8 +43,8 @@ export class CommitBatcher {
   #queue: Pending[] = [];
   /** batches committing now */
   #running = 0;
-  /** conversations of the running batches, with how many running batches hold each */
-  readonly #busy = new Map<ConvId, number>();
+  /** what the running batches hold (keyOf), with how many running batches hold each */
+  readonly #busy = new Map<string, number>();
   #scheduled = false;
   #idleWaiters: Array<() => void> = [];
   /** submits refused because the queue was full */
@@ -98,18 +98,18 @@ export class CommitBatcher {
     const taken: Pending[] = [];
     const left: Pending[] = [];
     for (const p of this.#queue) {
-      if (taken.length < this.#opts.maxBatch && !this.#busy.has(convOf(p.op))) taken.push(p);
+      if (taken.length < this.#opts.maxBatch && !this.#busy.has(keyOf(p.op))) taken.push(p);
       else left.push(p);
     }
     this.#queue = left;
     return taken;
   }
 
-  #hold(convs: Set<ConvId>, by: number): void {
-    for (const c of convs) {
-      const n = (this.#busy.get(c) ?? 0) + by;
-      if (n > 0) this.#busy.set(c, n);
-      else this.#busy.delete(c);
+  #hold(keys: Set<string>, by: number): void {
+    for (const k of keys) {
+      const n = (this.#busy.get(k) ?? 0) + by;
+      if (n > 0) this.#busy.set(k, n);
+      else this.#busy.delete(k);
     }
   }
 
@@ -118,12 +118,12 @@ export class CommitBatcher {
     if (this.#running >= (this.#opts.maxInFlight ?? 4) || this.#queue.length === 0) return;
     const batch = this.#take();
     if (batch.length === 0) return; // every queued op waits for a running batch's conversation
-    const convs = new Set(batch.map((p) => convOf(p.op)));
+    const keys = new Set(batch.map((p) => keyOf(p.op)));
     const { ops, owners } = coalescePositions(batch);
     const origins = owners.map((o) => o[0]!.origin);
     this.#running++;
     this.maxOverlap = Math.max(this.maxOverlap, this.#running);
-    this.#hold(convs, 1);
+    this.#hold(keys, 1);
     // the rest of the queue may go at once, beside this batch
     if (this.#queue.length > 0) this.#schedule();
     const started = performance.now();
@@ -139,14 +139,20 @@ export class CommitBatcher {
       for (const p of batch) p.reject(err);
     } finally {
       this.#running--;
-      this.#hold(convs, -1);
+      this.#hold(keys, -1);
       if (this.#queue.length > 0) this.#schedule();
       else if (this.#running === 0) for (const w of this.#idleWaiters.splice(0)) w();
     }
   }
 }
 
-function convOf(op: CommitOp): ConvId {
+/**
+ * What a batch holds while it runs: the conversation, for ops that append to its log; a
+ * member's row for watermark moves, which need no order with the appends (a client moves a
+ * watermark only to a seq already pushed, so committed).
+ */
+function keyOf(op: CommitOp): string {
+  if (op.op === 'position') return `${op.conv}\u0000${op.userId}`;
   return op.op === 'append' ? op.event.conv : op.conv;
 }
 
