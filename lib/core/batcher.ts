@@ -27,7 +27,10 @@ export interface BatcherOptions {
   maxBatch: number;
   /** batches committing at once at most @default 4 */
   maxInFlight?: number;
-  /** ops waiting for a commit at most (the one in progress not counted); 0: no bound */
+  /**
+   * ops waiting for a commit at most, besides those committing (the commits under way hold
+   * `maxBatch` ops at most between them); 0: no bound
+   */
   maxQueue: number;
   /**
    * called with each committed batch, in commit order, before submitters resume; `origins`
@@ -43,6 +46,8 @@ export class CommitBatcher {
   #queue: Pending[] = [];
   /** batches committing now */
   #running = 0;
+  /** ops in the batches committing now */
+  #committing = 0;
   /** what the running batches hold (keyOf), with how many running batches hold each */
   readonly #busy = new Map<string, number>();
   #scheduled = false;
@@ -90,15 +95,17 @@ export class CommitBatcher {
   }
 
   /**
-   * The queued ops whose conversations no running batch holds, in queue order, up to
-   * `maxBatch`; the rest stay queued in their order.
+   * The queued ops whose conversations no running batch holds, in queue order, as many as
+   * `maxBatch` less the ops already committing (so a stalled database holds no more than with
+   * one batch in flight); the rest stay queued in their order.
    */
   #take(): Pending[] {
-    if (this.#busy.size === 0) return this.#queue.splice(0, this.#opts.maxBatch);
+    const room = this.#opts.maxBatch - this.#committing;
+    if (this.#busy.size === 0) return this.#queue.splice(0, room);
     const taken: Pending[] = [];
     const left: Pending[] = [];
     for (const p of this.#queue) {
-      if (taken.length < this.#opts.maxBatch && !this.#busy.has(keyOf(p.op))) taken.push(p);
+      if (taken.length < room && !this.#busy.has(keyOf(p.op))) taken.push(p);
       else left.push(p);
     }
     this.#queue = left;
@@ -122,6 +129,7 @@ export class CommitBatcher {
     const { ops, owners } = coalescePositions(batch);
     const origins = owners.map((o) => o[0]!.origin);
     this.#running++;
+    this.#committing += batch.length;
     this.maxOverlap = Math.max(this.maxOverlap, this.#running);
     this.#hold(keys, 1);
     // the rest of the queue may go at once, beside this batch
@@ -139,6 +147,7 @@ export class CommitBatcher {
       for (const p of batch) p.reject(err);
     } finally {
       this.#running--;
+      this.#committing -= batch.length;
       this.#hold(keys, -1);
       if (this.#queue.length > 0) this.#schedule();
       else if (this.#running === 0) for (const w of this.#idleWaiters.splice(0)) w();
