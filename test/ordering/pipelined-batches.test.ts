@@ -33,6 +33,7 @@ if (await needServices(t, 'mysql')) {
     const committed = new Map<ConvId, number[]>();
     const batcher = new CommitBatcher(store, {
       maxBatch: 20,
+      maxInFlight: 4,
       maxQueue: 0,
       onCommitted: (_ops, results) => {
         for (const r of results) {
