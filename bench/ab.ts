@@ -8,7 +8,9 @@
  * commit, without touching this tree:
  *
  *   git worktree add /tmp/old <commit> && cp -al node_modules /tmp/old/ && (cd /tmp/old && npx tsc -p tsconfig.build.json)
- *   node dist/bench/ab.js --b /tmp/old/bin/chatserver [--a bin/chatserver] [--rounds 3] [--v2] [--scenario 1|2]
+ *   node dist/bench/ab.js --b /tmp/old/bin/chatserver [--a bin/chatserver] [--rounds 3] [--v2] [--scenario 1|2] [--window 1]
+ *
+ * `--window 1`: the closed loop keeps one message in flight per pair (scenario 8's load, 50 x 400).
  */
 import path from 'node:path';
 import { closeAll, loginMany, openEnv, runTmpDir, type BenchEnv, type EnvConfig } from './env.js';
@@ -44,12 +46,13 @@ async function main(): Promise<void> {
   const b = opt('--b');
   const scenario = opt('--scenario') ?? '1';
   if (!b || (scenario !== '1' && scenario !== '2')) {
-    console.error('usage: node dist/bench/ab.js --b path/to/other/bin/chatserver [--a bin/chatserver] [--rounds 3] [--v2] [--scenario 1|2]');
+    console.error('usage: node dist/bench/ab.js --b path/to/other/bin/chatserver [--a bin/chatserver] [--rounds 3] [--v2] [--scenario 1|2] [--window 1]');
     process.exit(2);
   }
   const a = opt('--a') ?? path.join(ROOT, 'bin/chatserver');
   const rounds = Number(opt('--rounds') ?? 3);
   const v2 = argv.includes('--v2');
+  const window = Number(opt('--window') ?? 50);
   const cluster = scenario === '2';
   const openRate = cluster ? 5_000 : 10_000;
   const tmp = runTmpDir();
@@ -67,7 +70,7 @@ async function main(): Promise<void> {
     sides.push(await side('A', path.resolve(a), v2, cluster, cfg), await side('B', path.resolve(b), v2, cluster, cfg));
     for (let round = 1; round <= rounds; round++) {
       for (const s of sides) {
-        const r = await closedThenOpen(s.pairs, s.env.serverPids, v2, openRate);
+        const r = await closedThenOpen(s.pairs, s.env.serverPids, v2, openRate, window);
         sums.add(s.name, r);
         console.log(roundLine(s.name, round, r, openRate));
       }

@@ -1,7 +1,7 @@
 /**
  * The benchmark runner: `make bench`, or `npm run bench -- [options]`.
  *
- *   --scenario <list>   1..7, comma-separated or repeated (default: all). Scenario 1 and 2
+ *   --scenario <list>   1..8, comma-separated or repeated (default: all). Scenarios 1, 2 and 8
  *                       include the relay baseline.
  *   --quick             tiny sizes (a smoke run of a few seconds per scenario)
  *   --target h:p[,h:p]  run against given servers instead of starting them (the second one is
@@ -32,6 +32,7 @@ import { FULL, QUICK, type Ctx } from './scenarios/common.js';
 import { scenario5 } from './scenarios/connections.js';
 import { scenario3 } from './scenarios/fanout.js';
 import { scenario4 } from './scenarios/offline.js';
+import { scenario8 } from './scenarios/one-in-flight.js';
 import { scenario1, scenario2 } from './scenarios/one-to-one.js';
 import { scenario7 } from './scenarios/resume.js';
 import { scenario6 } from './scenarios/status-recall.js';
@@ -73,9 +74,9 @@ function parseArgs(argv: string[]): Args {
       case '--scenario':
       case '-s':
         for (const s of value().split(',')) {
-          if (s === 'all') a.scenarios.push(1, 2, 3, 4, 5, 6, 7);
-          else if (/^[1-7]$/.test(s)) a.scenarios.push(Number(s));
-          else throw new Error(`unknown scenario ${s} (1..7 or all)`);
+          if (s === 'all') a.scenarios.push(1, 2, 3, 4, 5, 6, 7, 8);
+          else if (/^[1-8]$/.test(s)) a.scenarios.push(Number(s));
+          else throw new Error(`unknown scenario ${s} (1..8 or all)`);
         }
         break;
       case '--quick':
@@ -126,7 +127,7 @@ function parseArgs(argv: string[]): Args {
     }
   }
   if (a.targets) a.targets.forEach((t, k) => (t.pid = pids[k]));
-  if (a.scenarios.length === 0) a.scenarios = [1, 2, 3, 4, 5, 6, 7];
+  if (a.scenarios.length === 0) a.scenarios = [1, 2, 3, 4, 5, 6, 7, 8];
   a.scenarios = [...new Set(a.scenarios)].sort();
   if (a.doc === 'default') a.doc = a.quick || a.server ? null : path.join(ROOT, 'docs/BENCHMARKS.md');
   return a;
@@ -144,7 +145,7 @@ async function main(): Promise<number> {
   log(`run ${runId}: scenarios ${args.scenarios.join(', ')}${args.quick ? ' (quick)' : ''}; ${machineInfo()}; ulimit -n ${fdLimit()}`);
 
   let clusterOk = true;
-  if (!args.targets && args.scenarios.some((s) => s === 2 || s === 3 || s === 4)) {
+  if (!args.targets && args.scenarios.some((s) => s === 2 || s === 3 || s === 4 || s === 8)) {
     const [m, r] = await Promise.all([reachable(args.mysql, 3306), reachable(args.redis, 6379)]);
     if (!m || !r) {
       clusterOk = false;
@@ -191,6 +192,7 @@ async function main(): Promise<number> {
       if (s === 5) await run('5', () => scenario5(ctx));
       if (s === 6) await run('6', () => scenario6(ctx));
       if (s === 7) await run('7', () => scenario7(ctx));
+      if (s === 8) await run('8', () => scenario8(ctx, clusterOk));
     }
   } finally {
     tmp.remove();

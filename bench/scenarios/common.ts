@@ -38,6 +38,8 @@ export interface Sizes {
   /** scenario 6 mix */
   readEvery: number;
   recallEvery: number;
+  /** scenario 8: messages per pair, one in flight */
+  oneInFlight: number;
 }
 
 export const FULL: Sizes = {
@@ -59,6 +61,7 @@ export const FULL: Sizes = {
   loginSample: 100,
   readEvery: 10,
   recallEvery: 20,
+  oneInFlight: 400,
 };
 
 /** a few seconds per scenario (`--quick`) */
@@ -81,6 +84,7 @@ export const QUICK: Sizes = {
   loginSample: 10,
   readEvery: 10,
   recallEvery: 20,
+  oneInFlight: 50,
 };
 
 export interface Ctx extends EnvConfig {

@@ -3,7 +3,19 @@ import { ChatError } from '../errors.js';
 import { MsgId } from '../protocol/msgid.js';
 import * as read from '../protocol/validate.js';
 import { asChatError, replyError, replyOk } from '../core/reply.js';
+import type { MoveRefusal } from '../store/types.js';
 import type { Handler } from './types.js';
+
+function refusal(r: MoveRefusal, conv: string, seq: number): ChatError {
+  switch (r.reason) {
+    case 'not-member':
+      return new ChatError('NOT_MEMBER', conv);
+    case 'past-end':
+      return new ChatError('BAD_SEQ', `msgSeq ${seq} is past the conversation's last seq ${r.top}`);
+    case 'backwards':
+      return new ChatError('BAD_SEQ', `the read marker is at ${r.read} and cannot move backwards`);
+  }
+}
 
 export const readMarker: Handler = {
   msgid: MsgId.READ_MSG,
@@ -13,14 +25,14 @@ export const readMarker: Handler = {
     const userId = conn.session!.userId;
     const conv = read.text(frame, 'conv', { max: 64 });
     const seq = read.count(frame, 'msgSeq');
-    const st = await hub.store.convState(userId, conv);
-    if (!st) throw new ChatError('NOT_MEMBER', conv);
-    const top = st.leftSeq ?? st.lastSeq;
-    if (seq > top) throw new ChatError('BAD_SEQ', `msgSeq ${seq} is past the conversation's last seq ${top}`);
-    if (seq < st.read) throw new ChatError('BAD_SEQ', `the read marker is at ${st.read} and cannot move backwards`);
-    // answered when the commit lands, without holding up the connection's next frames
-    hub.submit({ op: 'position', userId, conv, read: seq }).then(
-      (r) => replyOk(conn, MsgId.READ_MSG, frame, { conv, msgSeq: seq, ...(r.op === 'position' ? { read: r.read, delivered: r.delivered } : {}) }),
+    // validated inside the commit (membership, the end, backwards), answered when it lands,
+    // without holding up the connection's next frames
+    hub.submit({ op: 'position', userId, conv, read: seq, check: true }).then(
+      (r) => {
+        if (r.op !== 'position') return;
+        if (r.refused) replyError(conn, refusal(r.refused, conv, seq), MsgId.READ_MSG, frame);
+        else replyOk(conn, MsgId.READ_MSG, frame, { conv, msgSeq: seq, read: r.read, delivered: r.delivered });
+      },
       (err: unknown) => {
         if (!(err instanceof ChatError)) conn.log.error({ err, conv }, 'read marker not stored');
         replyError(conn, asChatError(err, hub.stats), MsgId.READ_MSG, frame);

@@ -2,7 +2,7 @@
  * What both stores share: database rows to contract records, and the pure rules of a commit
  * (watermark moves, the shape of a recall event, cmid keys).
  */
-import type { ConvState, DueExpiry, EventKind, GroupRecord, LogEvent, MemberPosition, NewEvent } from './types.js';
+import type { CommitResult, ConvState, DueExpiry, EventKind, GroupRecord, LogEvent, MemberPosition, NewEvent } from './types.js';
 
 /** An integer column as a driver may return it (MySQL BIGINT can come back as a string). */
 export type DbInt = number | string | bigint;
@@ -155,6 +155,28 @@ export const MEMBERS_OF_USERS_SELECT = `SELECT m.user_id, ${MEMBER_COLUMNS} ${ME
 /** where a member's watermarks stop: the log's end, or the seq at which they left */
 export function positionCap(lastSeq: number, leftSeq: number | null): number {
   return leftSeq === null ? lastSeq : Math.min(lastSeq, leftSeq);
+}
+
+/**
+ * The result of a position op: the move applied to `current` (null: no member row), or for a
+ * checked move (a read marker) that is refused, the watermarks unchanged and the reason.
+ */
+export function positionResult(
+  current: Watermarks | null,
+  op: { delivered?: number; read?: number; check?: boolean },
+  cap: number,
+): CommitResult & { op: 'position' } {
+  if (!current) {
+    const none = { op: 'position' as const, delivered: 0, read: 0, prevDelivered: 0, prevRead: 0 };
+    return op.check ? { ...none, refused: { reason: 'not-member' } } : none;
+  }
+  const prev = { op: 'position' as const, delivered: current.delivered, read: current.read, prevDelivered: current.delivered, prevRead: current.read };
+  if (op.check && op.read !== undefined) {
+    if (op.read > cap) return { ...prev, refused: { reason: 'past-end', top: cap } };
+    if (op.read < current.read) return { ...prev, refused: { reason: 'backwards', read: current.read } };
+  }
+  const next = movePosition(current, op, cap);
+  return { op: 'position', delivered: next.delivered, read: next.read, prevDelivered: current.delivered, prevRead: current.read };
 }
 
 /** SQL ordering of a group's members: creator first, then join order */

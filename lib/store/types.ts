@@ -87,8 +87,13 @@ export type CommitOp =
    * 'timer', `ref` its seconds) sets that timer for the events after it.
    */
   | { op: 'append'; event: NewEvent }
-  /** Move a member's delivered and/or read watermark forward (never backward). */
-  | { op: 'position'; userId: number; conv: ConvId; delivered?: number; read?: number }
+  /**
+   * Move a member's delivered and/or read watermark forward (never backward). `check`: a read
+   * marker a client asked for, validated inside the commit: refused (nothing moves, `refused` in
+   * the result) when the user is no member, when `read` is past the conversation's last seq (or
+   * where the member left) or behind the read watermark.
+   */
+  | { op: 'position'; userId: number; conv: ConvId; delivered?: number; read?: number; check?: boolean }
   /**
    * Recall: tombstone the chat event at `seq` (erase its text) and append `event` (a recall
    * event naming it) in the same transaction. Idempotent: an already recalled target appends
@@ -106,10 +111,13 @@ export type CommitResult =
   /** `duplicate`: the (sender, cmid) pair was seen before; `event` is the first one. */
   | { op: 'append'; event: LogEvent; duplicate: boolean }
   /** the member's watermarks after the move, and before it (all 0 when not a member) */
-  | { op: 'position'; delivered: number; read: number; prevDelivered: number; prevRead: number }
+  | { op: 'position'; delivered: number; read: number; prevDelivered: number; prevRead: number; refused?: MoveRefusal }
   | { op: 'recall'; event: LogEvent | null; already: boolean; found: boolean }
   /** `event`: the expire event appended, null when nothing was due */
   | { op: 'expire'; event: LogEvent | null };
+
+/** why a checked move (a read marker) was refused */
+export type MoveRefusal = { reason: 'not-member' } | { reason: 'past-end'; top: number } | { reason: 'backwards'; read: number };
 
 /** One row per conversation a user belongs to (or belonged to). */
 export interface ConvState {

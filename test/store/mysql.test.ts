@@ -2,7 +2,7 @@ import mysql from 'mysql2/promise';
 import t, { type Test } from 'tap';
 import { pairConv } from '../../lib/protocol/conv.js';
 import { MysqlStore } from '../../lib/store/mysql/index.js';
-import type { LogEvent } from '../../lib/store/types.js';
+import type { CommitOp, LogEvent, NewEvent } from '../../lib/store/types.js';
 import { MYSQL_URL, needServices, uniqueSuffix } from '../fixtures/services.js';
 import { append, chat, send, storeContract, storeHandle, type StoreHandle } from '../fixtures/store-contract.js';
 
@@ -228,5 +228,60 @@ if (await needServices(t, 'mysql')) {
     }
     const stored = (await stores[0]!.readRange(convs[0]!, 1, 100, 100)).length + (await stores[0]!.readRange(convs[1]!, 1, 100, 100)).length;
     t.equal(stored, 20, 'twenty events in all');
+  });
+
+  t.test('mysql: a commit batch is two round trips, however many appends, moves and recalls it holds', async (t) => {
+    const database = testDatabase(t);
+    const store = await openStore(database);
+    t.teardown(() => store.close());
+    const a = (await store.createUser('alice', 'scrypt$00$11'))!;
+    const b = (await store.createUser('bob', 'scrypt$00$11'))!;
+    const c = (await store.createUser('carol', 'scrypt$00$11'))!;
+    const ab = pairConv(a, b);
+    const ac = pairConv(a, c);
+    const trips = async (ops: CommitOp[]) => {
+      const before = store.roundTrips;
+      const results = await store.commit(ops);
+      return { results, trips: store.roundTrips - before };
+    };
+    const appendOps = (conv: typeof ab, n: number, cmid: string | null) =>
+      Array.from({ length: n }, (_, i): CommitOp => ({ op: 'append', event: chat(conv, a, `m${i}`, cmid === null ? null : `${cmid}${i}`) }));
+
+    const first = await trips([...appendOps(ab, 3, null), ...appendOps(ac, 3, null)]);
+    t.equal(first.trips, 3, "two conversations' first events: one more round trip for their member rows");
+    const legacy = await trips([...appendOps(ab, 20, null), ...appendOps(ac, 20, null)]);
+    t.equal(legacy.trips, 2, '40 appends to known conversations, sender name known: two round trips');
+    const v2 = await trips(appendOps(ab, 20, 'c'));
+    t.equal(v2.trips, 2, 'with cmids (looked up in the first round trip)');
+    const again = await trips(appendOps(ab, 2, 'c'));
+    t.equal(again.trips, 2, 'resends');
+    t.ok(
+      again.results.every((r) => r.op === 'append' && r.duplicate),
+      'resends are answered as duplicates',
+    );
+    const recallEvent = (seq: number): NewEvent => ({ ...chat(ab, a, ''), kind: 'recall', ref: seq });
+    const mixed = await trips([
+      ...appendOps(ab, 2, 'd'),
+      { op: 'position', userId: b, conv: ab, delivered: 10, read: 5 },
+      { op: 'position', userId: c, conv: ac, read: 3 },
+      { op: 'recall', conv: ab, seq: 1, event: recallEvent(1) },
+      { op: 'recall', conv: ab, seq: 45, event: recallEvent(45) },
+      { op: 'recall', conv: ab, seq: 1, event: recallEvent(1) },
+      { op: 'recall', conv: ab, seq: 999, event: recallEvent(999) },
+    ]);
+    t.equal(mixed.trips, 2, 'appends, watermark moves and recalls (one of an event of the same batch): two round trips');
+    t.strictSame(
+      mixed.results.map((r) => (r.op === 'recall' ? [r.found, r.already, r.event?.seq ?? null] : r.op === 'position' ? [r.delivered, r.read] : r.op)),
+      ['append', 'append', [10, 5], [3, 3], [true, false, 46], [true, false, 47], [true, true, null], [false, false, null]],
+      'recalls checked in memory: found, recalled in the batch, twice, missing',
+    );
+    const log = await store.readRange(ab, 1, 100, 100);
+    t.strictSame(
+      log.filter((e) => e.recalled).map((e) => e.seq),
+      [1, 45],
+      'both targets are tombstones in the table',
+    );
+    const moved = await store.userConversations(b);
+    t.match(moved.find((m) => m.conv === ab), { delivered: 10, read: 5 }, "b's watermarks stored");
   });
 }

@@ -1,9 +1,15 @@
 /**
- * One attempt at a MySQL commit, inside a transaction the caller opened (and retries on a
- * deadlock or a concurrent duplicate cmid). Round trips do not grow with the batch: the
- * conversations are locked in sorted order by one upsert, known cmids and member rows are
- * read once, seqs are assigned in memory, and the events go out as multi-row INSERTs.
+ * One attempt at a MySQL commit, retried by the caller from scratch on a deadlock or a
+ * concurrent duplicate cmid. A batch is two round trips however many ops it has: the first
+ * opens the transaction, locks the conversations it appends to (sorted, by one upsert) and
+ * reads everything the ops need at once (known cmids, the targets of recalls and expiries, the
+ * member rows of watermark moves and their conversations' last seqs, sender names the process
+ * does not know yet); the ops are then applied in memory (seqs assigned, recalls and expiries
+ * validated against the rows read and the batch's own events); the second sends every write and
+ * the COMMIT together. A conversation's first event costs one more (its pair's member rows).
  */
+import type { LRUCache } from 'lru-cache';
+import type { RowDataPacket } from 'mysql2/promise';
 import { pairMembers } from '../../protocol/conv.js';
 import {
   appendedEvent,
@@ -11,9 +17,9 @@ import {
   EVENT_SELECT,
   expireEvent,
   expiryOf,
-  movePosition,
   num,
   positionCap,
+  positionResult,
   recallEvent,
   Tombstone,
   toLogEvent,
@@ -22,10 +28,14 @@ import {
   type Watermarks,
 } from '../rows.js';
 import type { CommitOp, CommitResult, ConvId, LogEvent, NewEvent } from '../types.js';
-import { groupedWhere, pairsWhere, run, select, type Queryable } from './db.js';
+import { groupedWhere, pairsWhere, Statements, type Queryable } from './db.js';
 
 type AppendResult = CommitResult & { op: 'append' };
 type PositionOp = CommitOp & { op: 'position' };
+type TargetOp = CommitOp & { op: 'recall' | 'expire' };
+
+/** sender names by user id: a name never changes, so the process keeps what it has read */
+export type NameCache = LRUCache<number, string>;
 
 /** text bytes per event INSERT; escaping at most doubles it, well under max_allowed_packet (16 MiB) */
 const MAX_INSERT_BYTES = 4 * 1024 * 1024;
@@ -35,17 +45,33 @@ interface Member extends Watermarks {
   dirty: boolean;
 }
 
+/** what a recall or an expiry checks of its target */
+interface Target {
+  kind: string;
+  state: number;
+  expiresAt: number | null;
+}
+
+type TombstoneState = typeof Tombstone.RECALLED | typeof Tombstone.EXPIRED;
+
 function memberKey(conv: ConvId, userId: number): string {
   return `${conv}\u0000${userId}`;
+}
+
+function eventKey(conv: ConvId, seq: number): string {
+  return `${conv}#${seq}`;
 }
 
 function sortedUnique<T>(values: T[]): T[] {
   return [...new Set(values)].sort();
 }
 
+type MemberRowData = { conv: string; user_id: DbInt; delivered_seq: DbInt; read_seq: DbInt; left_seq: DbInt | null };
+
 export class CommitBatch {
   readonly #conn: Queryable;
   readonly #ops: CommitOp[];
+  readonly #names: NameCache;
   /** last seq of each locked conversation as the batch found it */
   readonly #lockedLast = new Map<ConvId, number>();
   /** ... and as the batch advances it */
@@ -56,29 +82,25 @@ export class CommitBatch {
   readonly #ttlSet = new Set<ConvId>();
   /** last seq of conversations the batch only moves positions in (read without locking) */
   readonly #unlockedLast = new Map<ConvId, number>();
-  readonly #names = new Map<number, string>();
   /** first event of every (sender, cmid) known to the batch */
   readonly #byCmid = new Map<string, LogEvent>();
   readonly #members = new Map<string, Member>();
+  /** the targets of the batch's recalls and expiries, as read and as the batch changes them */
+  readonly #targets = new Map<string, Target>();
+  /** targets the batch turns into tombstones, by tombstone state */
+  readonly #tombstones: Record<TombstoneState, Array<[ConvId, number]>> = { [Tombstone.RECALLED]: [], [Tombstone.EXPIRED]: [] };
   #pending: LogEvent[] = [];
 
-  constructor(conn: Queryable, ops: CommitOp[]) {
+  constructor(conn: Queryable, ops: CommitOp[], names: NameCache) {
     this.#conn = conn;
     this.#ops = ops;
+    this.#names = names;
   }
 
   async run(): Promise<CommitResult[]> {
-    await this.#lockConversations();
-    await this.#addPairMembers();
-    await this.#loadNames();
-    await this.#loadCmids();
-    await this.#loadMembers();
-    const results: CommitResult[] = [];
-    for (const op of this.#ops) results.push(await this.#apply(op));
-    await this.#flushEvents();
-    await this.#writeMembers();
-    await this.#writeLastSeqs();
-    await this.#writeTimers();
+    await this.#read();
+    const results = this.#ops.map((op) => this.#apply(op));
+    await this.#write();
     return results;
   }
 
@@ -96,81 +118,76 @@ export class CommitBatch {
   }
 
   /**
-   * Creates missing conversations and takes their row locks, in sorted order so two batches
-   * never wait on each other crosswise (an upsert locks exclusively at once; INSERT IGNORE
-   * would take shared locks that deadlock on the upgrade).
+   * The first round trip: opens the transaction, creates missing conversations and takes their
+   * row locks, in sorted order so two batches never wait on each other crosswise (an upsert
+   * locks exclusively at once; INSERT IGNORE would take shared locks that deadlock on the
+   * upgrade), then reads in lock order: recall and expiry targets (rows of conversations just
+   * locked), member rows of watermark moves.
    */
-  async #lockConversations(): Promise<void> {
-    const convs = sortedUnique(this.#logOps().map((o) => o.conv));
-    if (convs.length === 0) return;
-    await run(
-      this.#conn,
-      'INSERT INTO conversation (conv, last_seq) VALUES ? ON DUPLICATE KEY UPDATE last_seq = last_seq',
-      [convs.map((c) => [c, 0])],
-    );
-    const rows = await select<{ conv: string; last_seq: DbInt; ttl: DbInt }>(
-      this.#conn,
-      'SELECT conv, last_seq, ttl FROM conversation WHERE conv IN (?) ORDER BY conv FOR UPDATE',
-      [convs],
-    );
-    for (const r of rows) {
+  async #read(): Promise<void> {
+    const q = new Statements();
+    q.add('START TRANSACTION');
+    const logOps = this.#logOps();
+    const convs = sortedUnique(logOps.map((o) => o.conv));
+    let locked = -1;
+    if (convs.length > 0) {
+      q.add('INSERT INTO conversation (conv, last_seq) VALUES ? ON DUPLICATE KEY UPDATE last_seq = last_seq', [convs.map((c) => [c, 0])]);
+      locked = q.add('SELECT conv, last_seq, ttl FROM conversation WHERE conv IN (?) ORDER BY conv FOR UPDATE', [convs]);
+    }
+    const unnamed = sortedUnique(logOps.map((o) => o.event.senderId).filter((id) => !this.#names.has(id)));
+    const names = unnamed.length === 0 ? -1 : q.add('SELECT id, name FROM user WHERE id IN (?)', [unnamed]);
+    const cmids = logOps.flatMap(({ event: e }) => (e.cmid === null ? [] : [[e.senderId, e.cmid] as const]));
+    const known = cmids.length === 0 ? -1 : q.add(`${EVENT_SELECT} WHERE ${pairsWhere('e.sender_id', 'e.cmid', cmids.length)}`, cmids.flat());
+    const targetOps = this.#ops.filter((op): op is TargetOp => op.op === 'recall' || op.op === 'expire');
+    let targets = -1;
+    if (targetOps.length > 0) {
+      const where = groupedWhere('conv', 'seq', targetOps.map((op) => [op.conv, op.seq]));
+      targets = q.add(`SELECT conv, seq, kind, recalled, expires_at FROM event WHERE ${where.sql} ORDER BY conv, seq FOR UPDATE`, where.params);
+    }
+    const positions = this.#positionOps();
+    let members = -1;
+    let caps = -1;
+    if (positions.length > 0) {
+      members = this.#selectMembers(q, positions);
+      const unlocked = sortedUnique(positions.map((op) => op.conv).filter((c) => !convs.includes(c)));
+      if (unlocked.length > 0) caps = q.add('SELECT conv, last_seq FROM conversation WHERE conv IN (?)', [unlocked]);
+    }
+    const results = await q.send(this.#conn);
+    const rows = <T>(i: number): T[] => (i === -1 ? [] : (results[i] as RowDataPacket[] as T[]));
+
+    for (const r of rows<{ conv: string; last_seq: DbInt; ttl: DbInt }>(locked)) {
       this.#last.set(r.conv, num(r.last_seq));
       this.#lockedLast.set(r.conv, num(r.last_seq));
       this.#ttl.set(r.conv, num(r.ttl));
     }
-  }
-
-  /** a pair's two members are made with its first event */
-  async #addPairMembers(): Promise<void> {
-    const rows: Array<[ConvId, number]> = [];
-    for (const [conv, last] of this.#last) {
-      if (last !== 0) continue;
-      for (const user of new Set(pairMembers(conv) ?? [])) rows.push([conv, user]);
-    }
-    if (rows.length === 0) return;
-    await run(
-      this.#conn,
-      'INSERT IGNORE INTO conv_member (conv, user_id, role, joined_seq, delivered_seq, read_seq) VALUES ?',
-      [rows.map(([conv, user]) => [conv, user, null, 0, 0, 0])],
-    );
-  }
-
-  async #loadNames(): Promise<void> {
-    const ids = sortedUnique(this.#logOps().map((o) => o.event.senderId));
-    if (ids.length === 0) return;
-    const rows = await select<{ id: DbInt; name: string }>(this.#conn, 'SELECT id, name FROM user WHERE id IN (?)', [ids]);
-    for (const r of rows) this.#names.set(num(r.id), r.name);
-  }
-
-  async #loadCmids(): Promise<void> {
-    const pairs = this.#logOps().flatMap(({ event: e }) => (e.cmid === null ? [] : [[e.senderId, e.cmid] as const]));
-    if (pairs.length === 0) return;
-    const rows = await select<EventRow>(
-      this.#conn,
-      `${EVENT_SELECT} WHERE ${pairsWhere('e.sender_id', 'e.cmid', pairs.length)}`,
-      pairs.flat(),
-    );
-    for (const r of rows) {
+    for (const r of rows<{ id: DbInt; name: string }>(names)) this.#names.set(num(r.id), r.name);
+    for (const r of rows<EventRow>(known)) {
       const event = toLogEvent(r);
       this.#byCmid.set(cmidKey(event.senderId, event.cmid ?? ''), event);
     }
+    for (const r of rows<{ conv: string; seq: DbInt; kind: string; recalled: DbInt; expires_at: DbInt | null }>(targets)) {
+      this.#targets.set(eventKey(r.conv, num(r.seq)), { kind: r.kind, state: num(r.recalled), expiresAt: r.expires_at === null ? null : num(r.expires_at) });
+    }
+    this.#addMembers(rows<MemberRowData>(members));
+    for (const r of rows<{ conv: string; last_seq: DbInt }>(caps)) this.#unlockedLast.set(r.conv, num(r.last_seq));
+    await this.#addPairMembers(positions);
   }
 
-  /** locks and reads the member rows the batch moves, and the caps of their conversations */
-  async #loadMembers(): Promise<void> {
-    const ops = this.#positionOps();
-    if (ops.length === 0) return;
+  /** locks and reads the member rows the given moves touch */
+  #selectMembers(q: Statements, ops: PositionOp[]): number {
     const where = groupedWhere(
       'conv',
       'user_id',
       ops.map((op) => [op.conv, op.userId]),
     );
-    const rows = await select<{ conv: string; user_id: DbInt; delivered_seq: DbInt; read_seq: DbInt; left_seq: DbInt | null }>(
-      this.#conn,
+    return q.add(
       `SELECT conv, user_id, delivered_seq, read_seq, left_seq FROM conv_member
        WHERE ${where.sql} ORDER BY conv, user_id FOR UPDATE`,
       where.params,
     );
+  }
+
+  #addMembers(rows: MemberRowData[]): void {
     for (const r of rows) {
       this.#members.set(memberKey(r.conv, num(r.user_id)), {
         delivered: num(r.delivered_seq),
@@ -179,17 +196,28 @@ export class CommitBatch {
         dirty: false,
       });
     }
-    const unlocked = sortedUnique(rows.map((r) => r.conv).filter((c) => !this.#last.has(c)));
-    if (unlocked.length === 0) return;
-    const caps = await select<{ conv: string; last_seq: DbInt }>(
-      this.#conn,
-      'SELECT conv, last_seq FROM conversation WHERE conv IN (?)',
-      [unlocked],
-    );
-    for (const r of caps) this.#unlockedLast.set(r.conv, num(r.last_seq));
   }
 
-  async #apply(op: CommitOp): Promise<CommitResult> {
+  /**
+   * A pair's two members are made with its first event (a round trip more, once per
+   * conversation), and read again for moves of the batch in it.
+   */
+  async #addPairMembers(positions: PositionOp[]): Promise<void> {
+    const rows: Array<[ConvId, number]> = [];
+    for (const [conv, last] of this.#last) {
+      if (last !== 0) continue;
+      for (const user of new Set(pairMembers(conv) ?? [])) rows.push([conv, user]);
+    }
+    if (rows.length === 0) return;
+    const q = new Statements();
+    q.add('INSERT IGNORE INTO conv_member (conv, user_id, role, joined_seq, delivered_seq, read_seq) VALUES ?', [rows.map(([conv, user]) => [conv, user, null, 0, 0, 0])]);
+    const fresh = positions.filter((op) => this.#last.get(op.conv) === 0);
+    const members = fresh.length === 0 ? -1 : this.#selectMembers(q, fresh);
+    const results = await q.send(this.#conn);
+    if (members !== -1) this.#addMembers(results[members] as RowDataPacket[] as MemberRowData[]);
+  }
+
+  #apply(op: CommitOp): CommitResult {
     switch (op.op) {
       case 'append':
         return this.#append(op.event);
@@ -218,61 +246,80 @@ export class CommitBatch {
     }
     const event = appendedEvent(e, seq, this.#names.get(e.senderId) ?? '', expiryOf(e, this.#ttl.get(e.conv) ?? 0));
     if (e.cmid !== null) this.#byCmid.set(cmidKey(e.senderId, e.cmid), event);
+    // a recall or an expiry later in the batch may target it
+    this.#targets.set(eventKey(e.conv, seq), { kind: e.kind, state: Tombstone.LIVE, expiresAt: event.expiresAt ?? null });
     this.#pending.push(event);
     return event;
   }
 
   #position(op: PositionOp): CommitResult {
     const member = this.#members.get(memberKey(op.conv, op.userId));
-    if (!member) return { op: 'position', delivered: 0, read: 0, prevDelivered: 0, prevRead: 0 };
     const last = this.#last.get(op.conv) ?? this.#unlockedLast.get(op.conv) ?? 0;
-    const prevDelivered = member.delivered;
-    const prevRead = member.read;
-    const next = movePosition(member, op, positionCap(last, member.leftSeq));
-    if (next.delivered !== prevDelivered || next.read !== prevRead) {
-      member.delivered = next.delivered;
-      member.read = next.read;
+    const r = positionResult(member ?? null, op, member ? positionCap(last, member.leftSeq) : 0);
+    if (member && (r.delivered !== member.delivered || r.read !== member.read)) {
+      member.delivered = r.delivered;
+      member.read = r.read;
       member.dirty = true;
     }
-    return { op: 'position', delivered: next.delivered, read: next.read, prevDelivered, prevRead };
+    return r;
   }
 
-  async #recall(conv: ConvId, seq: number, e: NewEvent): Promise<CommitResult> {
-    await this.#flushEvents(); // the target may be an event of this very batch
-    const [target] = await select<{ kind: string; recalled: DbInt }>(
-      this.#conn,
-      'SELECT kind, recalled FROM event WHERE conv = ? AND seq = ? FOR UPDATE',
-      [conv, seq],
-    );
-    const state = target?.kind === 'chat' ? num(target.recalled) : null;
-    if (state === null || state === Tombstone.EXPIRED) return { op: 'recall', event: null, already: false, found: false };
+  /** the target becomes a tombstone (its UPDATE goes out with the batch's writes, after the INSERTs) */
+  #tombstone(conv: ConvId, seq: number, target: Target, state: TombstoneState): void {
+    target.state = state;
+    target.expiresAt = null;
+    this.#tombstones[state].push([conv, seq]);
+  }
+
+  #recall(conv: ConvId, seq: number, e: NewEvent): CommitResult {
+    const target = this.#targets.get(eventKey(conv, seq));
+    const state = target?.kind === 'chat' ? target.state : null;
+    if (!target || state === null || state === Tombstone.EXPIRED) return { op: 'recall', event: null, already: false, found: false };
     if (state === Tombstone.RECALLED) return { op: 'recall', event: null, already: true, found: true };
-    await run(this.#conn, "UPDATE event SET recalled = ?, `text` = '', expires_at = NULL WHERE conv = ? AND seq = ?", [Tombstone.RECALLED, conv, seq]);
+    this.#tombstone(conv, seq, target, Tombstone.RECALLED);
     // A recall is idempotent by its target; a reused cmid must not fail the whole batch.
     const cmidTaken = e.cmid !== null && this.#byCmid.has(cmidKey(e.senderId, e.cmid));
     const event = this.#enqueue(recallEvent({ ...e, conv, cmid: cmidTaken ? null : e.cmid }, seq));
     return { op: 'recall', event, already: false, found: true };
   }
 
-  async #expire(conv: ConvId, seq: number, e: NewEvent): Promise<CommitResult> {
-    await this.#flushEvents();
-    const res = await run(
-      this.#conn,
-      "UPDATE event SET recalled = ?, `text` = '', expires_at = NULL WHERE conv = ? AND seq = ? AND kind = 'chat' AND recalled = ? AND expires_at <= ?",
-      [Tombstone.EXPIRED, conv, seq, Tombstone.LIVE, e.ts],
-    );
-    if (res.affectedRows === 0) return { op: 'expire', event: null };
+  #expire(conv: ConvId, seq: number, e: NewEvent): CommitResult {
+    const target = this.#targets.get(eventKey(conv, seq));
+    const due = target?.kind === 'chat' && target.state === Tombstone.LIVE && target.expiresAt !== null && target.expiresAt <= e.ts;
+    if (!target || !due) return { op: 'expire', event: null };
+    this.#tombstone(conv, seq, target, Tombstone.EXPIRED);
     return { op: 'expire', event: this.#enqueue(expireEvent({ ...e, conv, cmid: null }, seq)) };
   }
 
-  async #flushEvents(): Promise<void> {
+  /** the second round trip: every write of the batch, then COMMIT */
+  async #write(): Promise<void> {
+    const q = new Statements();
+    await this.#addEvents(q);
+    for (const state of [Tombstone.RECALLED, Tombstone.EXPIRED] as const) {
+      const list = this.#tombstones[state];
+      if (list.length === 0) continue;
+      const where = groupedWhere('conv', 'seq', list);
+      q.add(`UPDATE event SET recalled = ?, \`text\` = '', expires_at = NULL WHERE ${where.sql}`, [state, ...where.params]);
+    }
+    this.#addMemberWrites(q);
+    const moved = [...this.#last].filter(([conv, last]) => last !== this.#lockedLast.get(conv));
+    if (moved.length > 0) {
+      q.add('INSERT INTO conversation (conv, last_seq) VALUES ? ON DUPLICATE KEY UPDATE last_seq = VALUES(last_seq)', [moved]);
+    }
+    for (const conv of this.#ttlSet) q.add('UPDATE conversation SET ttl = ? WHERE conv = ?', [this.#ttl.get(conv) ?? 0, conv]);
+    q.add('COMMIT');
+    await q.send(this.#conn);
+  }
+
+  /** the events' INSERTs: all but the last chunk of a very large batch go out on their own */
+  async #addEvents(q: Statements): Promise<void> {
     while (this.#pending.length > 0) {
       const chunk = this.#pending.splice(0, this.#chunkLength());
-      await run(
-        this.#conn,
-        'INSERT INTO event (conv, seq, mid, kind, sender_id, ts, `text`, ref, recalled, cmid, expires_at) VALUES ?',
-        [chunk.map((e) => [e.conv, e.seq, e.mid, e.kind, e.senderId, e.ts, e.text, e.ref, 0, e.cmid, e.expiresAt ?? null])],
-      );
+      const into = this.#pending.length > 0 ? new Statements() : q;
+      into.add('INSERT INTO event (conv, seq, mid, kind, sender_id, ts, `text`, ref, recalled, cmid, expires_at) VALUES ?', [
+        chunk.map((e) => [e.conv, e.seq, e.mid, e.kind, e.senderId, e.ts, e.text, e.ref, 0, e.cmid, e.expiresAt ?? null]),
+      ]);
+      if (into !== q) await into.send(this.#conn);
     }
   }
 
@@ -286,7 +333,7 @@ export class CommitBatch {
     return this.#pending.length;
   }
 
-  async #writeMembers(): Promise<void> {
+  #addMemberWrites(q: Statements): void {
     const rows: Array<[string, number, number, number]> = [];
     for (const op of this.#positionOps()) {
       const member = this.#members.get(memberKey(op.conv, op.userId));
@@ -295,26 +342,11 @@ export class CommitBatch {
       rows.push([op.conv, op.userId, member.delivered, member.read]);
     }
     if (rows.length === 0) return;
-    // every row exists and is locked by #loadMembers, so this upsert only updates
-    await run(
-      this.#conn,
+    // every row exists and is locked by #read, so this upsert only updates
+    q.add(
       `INSERT INTO conv_member (conv, user_id, delivered_seq, read_seq) VALUES ?
        ON DUPLICATE KEY UPDATE delivered_seq = VALUES(delivered_seq), read_seq = VALUES(read_seq)`,
       [rows],
     );
-  }
-
-  async #writeLastSeqs(): Promise<void> {
-    const rows = [...this.#last].filter(([conv, last]) => last !== this.#lockedLast.get(conv));
-    if (rows.length === 0) return;
-    await run(
-      this.#conn,
-      'INSERT INTO conversation (conv, last_seq) VALUES ? ON DUPLICATE KEY UPDATE last_seq = VALUES(last_seq)',
-      [rows],
-    );
-  }
-
-  async #writeTimers(): Promise<void> {
-    for (const conv of this.#ttlSet) await run(this.#conn, 'UPDATE conversation SET ttl = ? WHERE conv = ?', [this.#ttl.get(conv) ?? 0, conv]);
   }
 }

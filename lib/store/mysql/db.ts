@@ -27,18 +27,49 @@ export async function run(c: Queryable, sql: string, values: QueryValues = []): 
   return c.query<ResultSetHeader>(sql, values);
 }
 
+/**
+ * Statements sent together, in one round trip (the pool is made with `multipleStatements`;
+ * every value is still escaped by the driver). The server runs them in order and stops at the
+ * first error, which rejects the whole send.
+ */
+export class Statements {
+  readonly #sql: string[] = [];
+  readonly #values: unknown[] = [];
+
+  /** queues a statement; its result is at the returned index of send()'s array */
+  add(sql: string, values: unknown[] = []): number {
+    this.#sql.push(sql);
+    for (const v of values) this.#values.push(v);
+    return this.#sql.length - 1;
+  }
+
+  get length(): number {
+    return this.#sql.length;
+  }
+
+  async send(c: Queryable): Promise<Array<ResultSetHeader | RowDataPacket[]>> {
+    if (this.#sql.length === 0) return [];
+    const result = await c.query<QueryResult>(this.#sql.join(';\n'), this.#values as QueryValues);
+    return (this.#sql.length === 1 ? [result] : result) as Array<ResultSetHeader | RowDataPacket[]>;
+  }
+}
+
 /** one connection whose every query fails after `timeoutMs` (0: never) */
 export class TimedConnection<C extends Connection = PoolConnection> implements Queryable {
   readonly conn: C;
   readonly #timeoutMs: number;
+  readonly #onQuery: (() => void) | undefined;
   #destroyed = false;
 
-  constructor(conn: C, timeoutMs: number) {
+  /** `onQuery`: called for every query sent (a round trip) */
+  constructor(conn: C, timeoutMs: number, onQuery?: () => void) {
     this.conn = conn;
     this.#timeoutMs = timeoutMs;
+    this.#onQuery = onQuery;
   }
 
   async query<T extends QueryResult>(sql: string, values: QueryValues = []): Promise<T> {
+    this.#onQuery?.();
     try {
       const [result] = await this.conn.query<T>(this.#timeoutMs > 0 ? { sql, values, timeout: this.#timeoutMs } : { sql, values });
       return result;
@@ -68,6 +99,11 @@ export class TimedConnection<C extends Connection = PoolConnection> implements Q
 export class TimedPool implements Queryable {
   readonly #pool: Pool;
   readonly #timeoutMs: number;
+  /** queries sent on the pool's connections so far: one round trip each, however many statements */
+  roundTrips = 0;
+  readonly #count = () => {
+    this.roundTrips++;
+  };
 
   constructor(pool: Pool, timeoutMs: number) {
     this.#pool = pool;
@@ -78,7 +114,7 @@ export class TimedPool implements Queryable {
   async connection(): Promise<TimedConnection> {
     const pending = this.#pool.getConnection();
     const conn = this.#timeoutMs > 0 ? await this.#within(pending) : await pending;
-    return new TimedConnection(conn, this.#timeoutMs);
+    return new TimedConnection(conn, this.#timeoutMs, this.#count);
   }
 
   /** back to the pool, unless a timeout destroyed it */

@@ -5,6 +5,7 @@
  * retried on deadlock.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { LRUCache } from 'lru-cache';
 import mysql, { type ConnectionOptions } from 'mysql2/promise';
 import { groupConv } from '../../protocol/conv.js';
 import {
@@ -54,7 +55,7 @@ import type {
   UserRecord,
   UserRef,
 } from '../types.js';
-import { CommitBatch } from './commit.js';
+import { CommitBatch, type NameCache } from './commit.js';
 import { ER_DUP_ENTRY, ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT, errno, run, select, TimedConnection, TimedPool, type Queryable } from './db.js';
 
 export interface MysqlStoreOptions {
@@ -69,6 +70,8 @@ export interface MysqlStoreOptions {
 }
 
 const MAX_ATTEMPTS = 10;
+/** sender names kept by a process (a name never changes): ~100 bytes each */
+const NAME_CACHE_MAX = 100_000;
 
 /** MySQL errnos of a schema change another process made first */
 const ER_DUP_FIELDNAME = 1060;
@@ -112,6 +115,7 @@ export class MysqlStore implements Store {
   readonly #database: string;
   readonly #pool: TimedPool;
   readonly #timeoutMs: number;
+  readonly #names: NameCache = new LRUCache<number, string>({ max: NAME_CACHE_MAX });
   #closed = false;
 
   constructor(opts: MysqlStoreOptions) {
@@ -121,7 +125,8 @@ export class MysqlStore implements Store {
     this.#timeoutMs = opts.queryTimeoutMs ?? 10_000;
     // a stalled server accepts TCP connections but never greets them: the same bound
     if (this.#timeoutMs > 0) server.connectTimeout = this.#timeoutMs;
-    const pool = mysql.createPool({ ...server, database, connectionLimit: opts.connectionLimit ?? 10 });
+    // multipleStatements: a commit batch sends its statements together (values are still escaped)
+    const pool = mysql.createPool({ ...server, database, connectionLimit: opts.connectionLimit ?? 10, multipleStatements: true });
     this.#pool = new TimedPool(pool, this.#timeoutMs);
   }
 
@@ -159,6 +164,11 @@ export class MysqlStore implements Store {
     }
   }
 
+  /** queries sent to the server so far (a round trip each; a commit batch's usually two) */
+  get roundTrips(): number {
+    return this.#pool.roundTrips;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -171,13 +181,20 @@ export class MysqlStore implements Store {
    * server rolls it back when it sees the connection gone.
    */
   async #transaction<T>(work: (conn: Queryable) => Promise<T>, retry: Retry = 'deadlock'): Promise<T> {
+    return this.#attempts(async (conn) => {
+      await conn.query('START TRANSACTION');
+      const result = await work(conn);
+      await conn.query('COMMIT');
+      return result;
+    }, retry);
+  }
+
+  /** work that opens and commits its own transaction, retried as #transaction's */
+  async #attempts<T>(work: (conn: Queryable) => Promise<T>, retry: Retry): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const conn = await this.#pool.connection();
       try {
-        await conn.query('START TRANSACTION');
-        const result = await work(conn);
-        await conn.query('COMMIT');
-        return result;
+        return await work(conn);
       } catch (err) {
         if (!conn.destroyed) await conn.query('ROLLBACK').catch(() => conn.destroy());
         if (attempt >= MAX_ATTEMPTS || !retryable(err, retry)) throw err;
@@ -402,7 +419,8 @@ export class MysqlStore implements Store {
 
   async commit(ops: CommitOp[]): Promise<CommitResult[]> {
     if (ops.length === 0) return [];
-    return this.#transaction((conn) => new CommitBatch(conn, ops).run(), 'deadlock-or-duplicate');
+    // the batch opens and commits its transaction inside its own two round trips
+    return this.#attempts((conn) => new CommitBatch(conn, ops, this.#names).run(), 'deadlock-or-duplicate');
   }
 
   async #events(sql: string, values: unknown[]): Promise<LogEvent[]> {

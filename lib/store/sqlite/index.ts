@@ -18,10 +18,10 @@ import {
   MEMBER_SELECT,
   MEMBERS_OF_USERS_SELECT,
   convStatesByUser,
-  movePosition,
   num,
   pageLimit,
   positionCap,
+  positionResult,
   PRUNE_CANDIDATES,
   PRUNE_DELETE,
   PRUNED_UPTO,
@@ -509,19 +509,19 @@ export class SqliteStore implements Store {
     return name;
   }
 
-  #position(userId: number, conv: ConvId, wanted: { delivered?: number; read?: number }): CommitResult {
+  #position(userId: number, conv: ConvId, wanted: { delivered?: number; read?: number; check?: boolean }): CommitResult {
     const row = this.#s.member.get(conv, userId);
-    if (!row) return { op: 'position', delivered: 0, read: 0, prevDelivered: 0, prevRead: 0 };
     // inside a commit the row's last_seq already counts the whole reserved block
-    const last = this.#seqs?.handedOut(conv) ?? num(row.last_seq);
-    const cap = positionCap(last, row.left_seq === null ? null : num(row.left_seq));
-    const current = { delivered: num(row.delivered_seq), read: num(row.read_seq) };
-    const next = movePosition(current, wanted, cap);
-    if (next.delivered !== current.delivered || next.read !== current.read) {
-      this.#s.setPosition.run(next.delivered, next.read, conv, userId);
+    const last = row ? (this.#seqs?.handedOut(conv) ?? num(row.last_seq)) : 0;
+    const cap = row ? positionCap(last, row.left_seq === null ? null : num(row.left_seq)) : 0;
+    const current = row ? { delivered: num(row.delivered_seq), read: num(row.read_seq) } : null;
+    const r = positionResult(current, wanted, cap);
+    if (current && (r.delivered !== current.delivered || r.read !== current.read)) {
+      this.#s.setPosition.run(r.delivered, r.read, conv, userId);
     }
-    return { op: 'position', delivered: next.delivered, read: next.read, prevDelivered: current.delivered, prevRead: current.read };
+    return r;
   }
+
 
   #recall(conv: ConvId, seq: number, e: NewEvent, names: Map<number, string>): CommitResult {
     const target = this.#s.getEvent.get(conv, seq);
