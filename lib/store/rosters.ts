@@ -11,32 +11,48 @@
  */
 import type { GroupMember, Store } from './types.js';
 
-/** rosters kept at most (embedded); the oldest read goes first */
-const MAX_KEPT = 10_000;
+/** members of all kept rosters at most (embedded: ~100 bytes each); past it the oldest rosters go */
+const MAX_KEPT_MEMBERS = 500_000;
+
+interface Entry {
+  read: Promise<GroupMember[]>;
+  /** its members once read (0 while in flight) */
+  size: number;
+}
 
 export function withRosters(store: Store, keep: boolean): Store {
-  const rosters = new Map<number, Promise<GroupMember[]>>();
-  const changed = (groupId: number): void => {
+  const rosters = new Map<number, Entry>();
+  let kept = 0;
+  const drop = (groupId: number): void => {
+    const e = rosters.get(groupId);
+    if (!e) return;
+    kept -= e.size;
     rosters.delete(groupId);
   };
+  const changed = drop;
   const listMembers = (groupId: number): Promise<GroupMember[]> => {
     const hit = rosters.get(groupId);
-    if (hit) return hit;
-    const read = store.listMembers(groupId);
-    rosters.set(groupId, read);
+    if (hit) return hit.read;
+    const entry: Entry = { read: store.listMembers(groupId), size: 0 };
+    rosters.set(groupId, entry);
     // a membership change during the read removed it (or a newer read replaced it): not ours to touch
-    const mine = (): boolean => rosters.get(groupId) === read;
-    read.then(
-      () => {
+    const mine = (): boolean => rosters.get(groupId) === entry;
+    entry.read.then(
+      (members) => {
         if (!mine()) return;
-        if (!keep) rosters.delete(groupId);
-        else if (rosters.size > MAX_KEPT) rosters.delete(rosters.keys().next().value as number);
+        if (!keep) return drop(groupId);
+        entry.size = members.length;
+        kept += members.length;
+        for (const oldest of rosters.keys()) {
+          if (kept <= MAX_KEPT_MEMBERS || oldest === groupId) break;
+          drop(oldest);
+        }
       },
       () => {
-        if (mine()) rosters.delete(groupId);
+        if (mine()) drop(groupId);
       },
     );
-    return read;
+    return entry.read;
   };
   const after =
     <A extends unknown[], R>(fn: (...args: A) => Promise<R>, groupOf: (...args: A) => number) =>
