@@ -182,7 +182,7 @@ export const login: Handler = {
       await hub.closeSession(session);
       return;
     }
-    conn.log.info({ user: userId, session: session.id, legacy: session.legacy, resumed: resumed !== null }, 'logged in');
+    conn.note({ user: userId, session: session.id, legacy: session.legacy, resumed: resumed !== null }, 'logged in');
     try {
       if (session.legacy) await replyLegacy(hub, conn, session);
       else await replyV2(hub, conn, session, frame, resumed?.token ?? (await issueToken(hub.store, userId, device!, hub.now(), ttl)));

@@ -267,7 +267,7 @@ export class ChatServer {
   #admit(conn: Connection): Intake {
     const opts = this.hub.opts;
     this.#conns.add(conn);
-    conn.log.info('connected');
+    conn.note({}, 'connected');
     const bucket = new TokenBucket(opts.frameRate, opts.frameBurst);
     // frames of one connection are handled one after another, in arrival order
     let serial: Promise<void> = Promise.resolve();
@@ -296,7 +296,7 @@ export class ChatServer {
         conn.destroy();
         const s = conn.session;
         if (s) void serial.then(() => this.hub.closeSession(s));
-        conn.log.info({ user: s?.userId }, 'disconnected');
+        conn.note({ user: s?.userId }, 'disconnected');
       },
     };
   }
