@@ -157,6 +157,15 @@ export class BenchConn {
     return r;
   }
 
+  /** a v2 LOGIN with a session token instead of the password; resolves the reply (throws unless errno 0) */
+  async resume(id: number, token: string, ms = 120_000): Promise<Frame> {
+    const r = await this.request({ msgid: 1, v: 2, id, token, cmid: `resume-${id}` }, (f) => f.msgid === 2, ms);
+    if (r.errno !== 0) throw new Error(`resume ${id}: ${JSON.stringify(r)}`);
+    this.userId = id;
+    this.v2 = true;
+    return r;
+  }
+
   /** REG; resolves the new id */
   async register(name: string, password: string, v2 = false): Promise<number> {
     const r = await this.request({ msgid: 4, name, password, ...(v2 ? { v: 2, cmid: `reg-${name}` } : {}) }, (f) => f.msgid === 5, 120_000);
@@ -167,6 +176,24 @@ export class BenchConn {
   close(): void {
     this.closed = true;
     this.#destroy();
+  }
+}
+
+/**
+ * LOGIN, retried while refused as "in use" (a previous session of the user still closing) or
+ * "server busy" (a legacy refusal while too many password checks wait: no retryAfterMs)
+ */
+export async function loginRetrying(c: BenchConn, id: number, password: string, v2: boolean): Promise<Frame> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await c.login(id, password, v2);
+    } catch (err) {
+      if (attempt < 50 && /"errno":2|server busy/.test(String(err))) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      throw err;
+    }
   }
 }
 

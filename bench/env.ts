@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import os from 'node:os';
 import path from 'node:path';
-import { BenchConn, forEachLimit } from './conn.js';
+import { BenchConn, forEachLimit, loginRetrying } from './conn.js';
 import { pidsOf, spawnChatServer, spawnRelay, type ServerProc } from './proc.js';
 import { dropDatabase, deleteRedisPrefix, PASSWORD, seedMysql, seedSqlite, type SeedSpec } from './seed.js';
 import { log, sleep } from './util.js';
@@ -30,6 +30,10 @@ export interface EnvRequest {
   sync?: 'normal' | 'full';
   /** a seeded SQLite file to reuse instead of seeding a new one (embedded) */
   reuseDb?: { file: string; userIds: number[] };
+  /** more server flags (embedded) */
+  args?: string[];
+  /** descriptors the server may open (embedded; bench/fd-limit.ts) */
+  nofile?: number;
 }
 
 export interface BenchEnv {
@@ -89,8 +93,9 @@ async function openEmbedded(cfg: EnvConfig, req: EnvRequest): Promise<BenchEnv> 
   }
   const server = await spawnChatServer({
     name: `chatserver-${req.label}`,
-    args: ['--db', file, '--sync', req.sync ?? 'normal'],
+    args: ['--db', file, '--sync', req.sync ?? 'normal', ...(req.args ?? [])],
     cheapScrypt: req.hash === 'cheap',
+    nofile: req.nofile,
     cpuProfDir: profDir(cfg),
     script: cfg.serverScript,
   });
@@ -235,9 +240,8 @@ export function runTmpDir(): { dir: string; remove: () => void } {
 }
 
 /**
- * connects one socket per user (on `endpointOf(i)`) and logs each in, `parallel` at a time;
- * a legacy login refused as "in use" (a previous session of the user still closing) or "server
- * busy" (too many password checks queued) is retried
+ * connects one socket per user (on `endpointOf(i)`) and logs each in, `parallel` at a time,
+ * retrying refusals that pass (bench/conn.ts loginRetrying)
  */
 export async function loginMany(
   env: BenchEnv,
@@ -250,20 +254,7 @@ export async function loginMany(
   await forEachLimit(userIdx, parallel, async (u, k) => {
     const ep = endpointOf(k);
     const c = await BenchConn.connect(ep.port, ep.host);
-    const id = env.userIds[u]!;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await c.login(id, env.password, v2);
-        break;
-      } catch (err) {
-        // "in use": the previous session still closing; "server busy" (legacy, no retryAfterMs): hashes queued
-        if (attempt < 50 && /"errno":2|server busy/.test(String(err))) {
-          await sleep(100);
-          continue;
-        }
-        throw err;
-      }
-    }
+    await loginRetrying(c, env.userIds[u]!, env.password, v2);
     conns[k] = c;
   });
   return conns;

@@ -26,7 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runTmpDir, type Endpoint } from './env.js';
 import { formatSummary, summarise } from './profile.js';
-import { fdLimit } from './proc.js';
+import { fdLimit } from './fd-limit.js';
 import { consoleTable, machineInfo, noiseNote, revision, writeDoc, type Row, type RunInfo } from './report.js';
 import { FULL, QUICK, type Ctx } from './scenarios/common.js';
 import { scenario5 } from './scenarios/connections.js';

@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { withFdLimit } from './fd-limit.js';
 import { ROOT, listeningPorts, waitFor } from './util.js';
 
 const CLK_TCK = (() => {
@@ -150,6 +151,8 @@ export interface SpawnOptions {
   nodeArgs?: string[];
   /** another build's bin/chatserver (A/B runs of a candidate fix) @default this repository's */
   script?: string | undefined;
+  /** descriptors the process may open, when more than this process's limit (bench/fd-limit.ts) */
+  nofile?: number | undefined;
 }
 
 const LOG_KEEP = 256 * 1024;
@@ -176,7 +179,8 @@ async function spawnNode(script: string, portOf: PortOf, opts: SpawnOptions): Pr
   // cannot load the extensionless ESM bin/chatserver: start it through `env -u NODE_OPTIONS`
   // (env execs node, so the pid is the server's), as test/fixtures/harness.ts does.
   const underTap = process.env.NODE_OPTIONS?.includes('@tapjs') === true;
-  const child = spawn(underTap ? 'env' : process.execPath, underTap ? ['-u', 'NODE_OPTIONS', process.execPath, ...argv] : argv, {
+  const [cmd, args] = withFdLimit(underTap ? 'env' : process.execPath, underTap ? ['-u', 'NODE_OPTIONS', process.execPath, ...argv] : argv, opts.nofile);
+  const child = spawn(cmd, args, {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -246,14 +250,6 @@ export function machineBusySec(): number {
   return busy / CLK_TCK;
 }
 
-/** the file-descriptor limit this process (and its children) run with */
-export function fdLimit(): number {
-  try {
-    return Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim()) || 1024;
-  } catch {
-    return 1024;
-  }
-}
 
 export interface PhaseUsage {
   wallSec: number;

@@ -18,6 +18,7 @@ import { ChatServer } from './server/server.js';
 import { MysqlStore } from './store/mysql/index.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import { guardAsync } from './store/guard.js';
+import { withRosters } from './store/rosters.js';
 import type { Store } from './store/types.js';
 
 export interface App {
@@ -50,7 +51,8 @@ export function createApp(partial: Partial<ServerOptions> = {}, extras: AppExtra
   const nodeId = opts.nodeId ?? randomBytes(6).toString('hex');
   const log = extras.log ?? createLogger(opts.logLevel, { node: nodeId });
   const clustered = opts.redis !== null;
-  const store = guardAsync(buildStore(opts), 'store');
+  // one writer (embedded): rosters are kept until this store changes them
+  const store = withRosters(guardAsync(buildStore(opts), 'store'), !clustered);
   let bus: Bus;
   let presence: Presence;
   let authLimits: AuthLimits;

@@ -35,6 +35,8 @@ export interface Sizes {
   connsV2: number;
   /** logins measured with the real password hashing */
   loginSample: number;
+  /** members of the group whose members all log in (legacy) */
+  bigGroup: number;
   /** scenario 6 mix */
   readEvery: number;
   recallEvery: number;
@@ -56,9 +58,10 @@ export const FULL: Sizes = {
   offlineUsers: 20,
   offlineSenders: 10,
   offlinePerUser: 1000,
-  conns: [10_000, 18_000],
-  connsV2: 10_000,
+  conns: [100_000],
+  connsV2: 100_000,
   loginSample: 100,
+  bigGroup: 1000,
   readEvery: 10,
   recallEvery: 20,
   oneInFlight: 400,
@@ -80,8 +83,9 @@ export const QUICK: Sizes = {
   offlineSenders: 2,
   offlinePerUser: 100,
   conns: [300],
-  connsV2: 0,
+  connsV2: 300,
   loginSample: 10,
+  bigGroup: 50,
   readEvery: 10,
   recallEvery: 20,
   oneInFlight: 50,

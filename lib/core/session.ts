@@ -66,11 +66,12 @@ export class Session {
   /** a v2 session's device: the chain of resume tokens it belongs to (null: legacy) */
   readonly device: string | null;
   readonly #deps: SessionDeps;
-  readonly #cursors = new Map<ConvId, Cursor>();
+  // made on first use: an idle connection's session holds neither (100,000 of them, docs/SCALING.md)
+  #cursors: Map<ConvId, Cursor> | null = null;
   /** mids of events this session sent that its cursors have not passed yet */
-  readonly #own = new Set<string>();
-  /** legacy: conversations whose sealed messages this session was told it cannot read */
-  readonly #toldSealed = new Set<ConvId>();
+  #own: Set<string> | null = null;
+  /** legacy: conversations whose sealed messages this session was told it cannot read (made on first use) */
+  #toldSealed: Set<ConvId> | null = null;
   #ended = false;
   #held = false;
 
@@ -94,9 +95,9 @@ export class Session {
 
   end(): void {
     this.#ended = true;
-    for (const c of this.#cursors.values()) if (c.gapTimer) clearTimeout(c.gapTimer);
-    this.#cursors.clear();
-    this.#own.clear();
+    if (this.#cursors) for (const c of this.#cursors.values()) if (c.gapTimer) clearTimeout(c.gapTimer);
+    this.#cursors = null;
+    this.#own = null;
   }
 
   /**
@@ -104,6 +105,7 @@ export class Session {
    * first time (that one shows), false after (those do not)
    */
   firstSealed(conv: ConvId): boolean {
+    this.#toldSealed ??= new Set();
     if (this.#toldSealed.has(conv)) return false;
     this.#toldSealed.add(conv);
     return true;
@@ -118,7 +120,7 @@ export class Session {
   release(): void {
     if (!this.#held) return;
     this.#held = false;
-    for (const [conv, c] of this.#cursors) this.#advance(conv, c);
+    if (this.#cursors) for (const [conv, c] of this.#cursors) this.#advance(conv, c);
   }
 
   /** the client already has this conversation up to `seq` (login summary or backlog, a join) */
@@ -129,12 +131,12 @@ export class Session {
 
   /** this session is sending the event with this mid: it must never be pushed back to it */
   expectOwn(mid: string): void {
-    this.#own.add(mid);
+    (this.#own ??= new Set()).add(mid);
   }
 
   /** the send with this mid will not come back (it failed, or it was a resend of an earlier one) */
   forgetOwn(mid: string): void {
-    this.#own.delete(mid);
+    this.#own?.delete(mid);
   }
 
   /** pushes one committed event, keeping this conversation's order */
@@ -142,7 +144,7 @@ export class Session {
     if (this.ended) return;
     const c = this.#cursor(ev.conv);
     if (c.pushed !== null && ev.seq <= c.pushed) {
-      this.#own.delete(ev.mid);
+      this.#own?.delete(ev.mid);
       return;
     }
     if (!this.#held && !c.filling && c.pushed !== null && ev.seq === c.pushed + 1) {
@@ -164,7 +166,7 @@ export class Session {
   catchUp(st: ConvState): void {
     if (this.ended || this.#held) return;
     const top = visibleTop(st);
-    let c = this.#cursors.get(st.conv);
+    let c = this.#cursors?.get(st.conv);
     if (c && c.pushed !== null && top <= c.pushed) return;
     if (!c || c.pushed === null) {
       const start = this.#startOf(st);
@@ -186,10 +188,10 @@ export class Session {
   }
 
   #cursor(conv: ConvId): Cursor {
-    let c = this.#cursors.get(conv);
+    let c = this.#cursors?.get(conv);
     if (!c) {
       c = { pushed: null, waiting: [], target: 0, filling: false, gapTimer: null };
-      this.#cursors.set(conv, c);
+      (this.#cursors ??= new Map()).set(conv, c);
     }
     return c;
   }
@@ -207,7 +209,7 @@ export class Session {
       for (; i < c.waiting.length; i++) {
         const { ev, origin } = c.waiting[i]!;
         if (ev.seq <= c.pushed) {
-          this.#own.delete(ev.mid);
+          this.#own?.delete(ev.mid);
           continue;
         }
         if (ev.seq !== c.pushed + 1) break;
@@ -293,7 +295,7 @@ export class Session {
   }
 
   #write(ev: LogEvent, origin: string | undefined): void {
-    const own = this.#own.size > 0 && this.#own.delete(ev.mid);
+    const own = this.#own !== null && this.#own.size > 0 && this.#own.delete(ev.mid);
     // the sending session has its ack; a legacy client would show its own line as incoming
     if (own || origin === this.id || (this.legacy && ev.senderId === this.userId)) return;
     const line = this.#deps.render(ev, this);

@@ -24,7 +24,8 @@ export interface SessionsDeps {
 
 export class Sessions {
   readonly #deps: SessionsDeps;
-  readonly #byUser = new Map<number, Set<Session>>();
+  /** one session, or a set once a user has several (most have one: no set each) */
+  readonly #byUser = new Map<number, Session | Set<Session>>();
   readonly #byId = new Map<string, Session>();
 
   constructor(deps: SessionsDeps) {
@@ -80,8 +81,9 @@ export class Sessions {
   }
 
   *of(userId: number): Iterable<Session> {
-    const set = this.#byUser.get(userId);
-    if (set) yield* set;
+    const mine = this.#byUser.get(userId);
+    if (mine instanceof Session) yield mine;
+    else if (mine) yield* mine;
   }
 
   /** the users with a session here */
@@ -98,17 +100,22 @@ export class Sessions {
   }
 
   #add(s: Session): void {
-    let set = this.#byUser.get(s.userId);
-    if (!set) this.#byUser.set(s.userId, (set = new Set()));
-    set.add(s);
+    const mine = this.#byUser.get(s.userId);
+    if (!mine) this.#byUser.set(s.userId, s);
+    else if (mine instanceof Session) this.#byUser.set(s.userId, new Set([mine, s]));
+    else mine.add(s);
     this.#byId.set(s.id, s);
   }
 
   #remove(s: Session): boolean {
     if (!this.#byId.delete(s.id)) return false;
-    const set = this.#byUser.get(s.userId);
-    set?.delete(s);
-    if (set?.size === 0) this.#byUser.delete(s.userId);
+    const mine = this.#byUser.get(s.userId);
+    if (mine === s) {
+      this.#byUser.delete(s.userId);
+    } else if (mine instanceof Set) {
+      mine.delete(s);
+      if (mine.size === 1) this.#byUser.set(s.userId, mine.values().next().value!);
+    }
     return true;
   }
 

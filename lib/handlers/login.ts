@@ -6,7 +6,7 @@
  * the user resumes without the password (lib/models/tokens.ts): the token is tried first.
  */
 import { Errors, type ErrorCode } from '../errors.js';
-import { loadContacts, type GroupView } from '../models/contacts.js';
+import { legacyGroupJson, loadContacts, membersWithState } from '../models/contacts.js';
 import { conversationSummaries, legacyBacklog } from '../models/conversations.js';
 import { hashPassword, scryptCost, verifyPassword } from '../models/password.js';
 import { issueToken, newDevice, rotateToken, unrotateToken, type Issued } from '../models/tokens.js';
@@ -35,21 +35,12 @@ function fail(conn: Link, frame: Frame, code: ErrorCode, detail?: string, retryA
   conn.send({ msgid: MsgId.LOGIN_MSG_ACK, v: 2, errno: e.errno, errmsg, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), ...(cmid ? { cmid } : {}) });
 }
 
-function legacyGroup(g: GroupView): string {
-  return JSON.stringify({
-    groupdesc: g.group.desc,
-    groupname: g.group.name,
-    id: g.group.id,
-    users: g.users.map((u) => JSON.stringify({ id: u.id, name: u.name, role: u.role, state: u.state })),
-  });
-}
-
 async function replyLegacy(hub: Hub, conn: Link, session: Session): Promise<void> {
   const [contacts, convs] = await Promise.all([loadContacts(hub.store, hub.presence, session.userId), hub.store.userConversations(session.userId)]);
   const { events, upTo } = await legacyBacklog(hub.store, session.userId, convs, hub.opts.maxOfflineMsgs, hub.now());
   const reply: Record<string, unknown> = { errno: 0 };
   if (contacts.friends.length > 0) reply.friends = contacts.friends.map((f) => JSON.stringify({ id: f.id, name: f.name, state: f.state }));
-  if (contacts.groups.length > 0) reply.groups = contacts.groups.map(legacyGroup);
+  if (contacts.groups.length > 0) reply.groups = contacts.groups.map((g) => legacyGroupJson(g, contacts.state));
   reply.id = session.userId;
   reply.msgid = MsgId.LOGIN_MSG_ACK;
   reply.name = session.name;
@@ -79,7 +70,7 @@ async function replyV2(hub: Hub, conn: Link, session: Session, frame: Frame, tok
     name: session.name,
     token,
     friends: contacts.friends,
-    groups: contacts.groups.map((g) => ({ id: g.group.id, groupname: g.group.name, groupdesc: g.group.desc, users: g.users })),
+    groups: contacts.groups.map((g) => ({ id: g.group.id, groupname: g.group.name, groupdesc: g.group.desc, users: membersWithState(g, contacts.state) })),
     convs,
     ...(cmid ? { cmid } : {}),
   });
@@ -194,7 +185,7 @@ export const login: Handler = {
       await hub.closeSession(session);
       return;
     }
-    conn.log.info({ user: userId, session: session.id, legacy: session.legacy, resumed: resumed !== null }, 'logged in');
+    conn.note({ user: userId, session: session.id, legacy: session.legacy, resumed: resumed !== null }, 'logged in');
     try {
       if (session.legacy) await replyLegacy(hub, conn, session);
       else await replyV2(hub, conn, session, frame, resumed?.token ?? (await issueToken(hub.store, userId, device!, hub.now(), ttl)));

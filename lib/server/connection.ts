@@ -26,7 +26,6 @@ export interface ConnectionOptions {
 
 export class Connection implements Link {
   readonly id: number;
-  readonly log: Logger;
   readonly remote: string;
   /** the peer's IP address */
   readonly address: string;
@@ -43,6 +42,9 @@ export class Connection implements Link {
   /** a LOGIN or REG is being processed: later frames wait for its outcome */
   busy: Promise<void> | null = null;
 
+  readonly #baseLog: Logger;
+  /** made on first use: most connections only ever write the lines of `note` */
+  #log: Logger | null = null;
   readonly #wire: Transport;
   readonly #decoder: FrameDecoder;
   readonly #opts: ConnectionOptions;
@@ -71,7 +73,22 @@ export class Connection implements Link {
     this.v2only = this.v2 = socket.kind === 'ws';
     this.address = socket.remoteAddress;
     this.remote = `${this.address}:${socket.remotePort}`;
-    this.log = log.child({ conn: id, remote: this.remote, ...(this.v2only ? { transport: socket.kind } : {}) });
+    this.#baseLog = log;
+  }
+
+  /** a logger with this connection's fields */
+  get log(): Logger {
+    return (this.#log ??= this.#baseLog.child(this.#fields()));
+  }
+
+  /** an info line with this connection's fields, without keeping a child logger for it */
+  note(fields: object, msg: string): void {
+    if (this.#log) this.#log.info(fields, msg);
+    else if (this.#baseLog.isLevelEnabled('info')) this.#baseLog.info({ ...this.#fields(), ...fields }, msg);
+  }
+
+  #fields(): Record<string, unknown> {
+    return { conn: this.id, remote: this.remote, ...(this.v2only ? { transport: this.transport } : {}) };
   }
 
   get closed(): boolean {

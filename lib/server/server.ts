@@ -11,7 +11,7 @@ import type { RawData, WebSocket } from 'ws';
 import { ChatError, Errors, type ErrorCode } from '../errors.js';
 import { dispatch, rejectFrame } from '../handlers/index.js';
 import { errorReply, notice } from '../protocol/frames.js';
-import { Connection } from './connection.js';
+import { Connection, type ConnectionOptions } from './connection.js';
 import type { Hub } from '../core/hub.js';
 import { TokenBucket } from './limits.js';
 import { TcpTransport, type Transport, type TransportKind } from './transport.js';
@@ -47,6 +47,7 @@ export class ChatServer {
   #nextId = 1;
   #closing = false;
   readonly #idleSweep: NodeJS.Timeout;
+  #connOpts: ConnectionOptions | null = null;
 
   constructor(hub: Hub) {
     this.hub = hub;
@@ -115,7 +116,8 @@ export class ChatServer {
       this.#release.delete(key);
     };
     this.#release.set(key, release);
-    raw.once('close', release);
+    // `on`, not `once` (release runs once anyway): no once-wrapper per socket
+    raw.on('close', release);
     // a TLS handshake cannot be answered in the protocol: over a cap, it is dropped at once
     if (tlsOn && (this.#open > this.hub.opts.maxConnections || this.#perAddress.get(addr)! > this.hub.opts.maxConnectionsPerAddress)) {
       this.log.warn({ remote: key }, 'connection cap reached during the TLS handshake; dropping');
@@ -194,14 +196,16 @@ export class ChatServer {
 
   #connection(transport: Transport): Connection {
     const opts = this.hub.opts;
-    return new Connection(this.#nextId++, transport, this.log, {
+    // one options object for every connection
+    this.#connOpts ??= {
       stats: this.hub.stats,
       maxFrame: opts.maxFrame,
       maxOutBytes: opts.maxOutBytes,
       drainTimeoutMs: opts.drainTimeoutMs,
       maxPendingFrames: opts.maxPendingFrames,
       maxPendingBytes: opts.maxPendingBytes,
-    });
+    };
+    return new Connection(this.#nextId++, transport, this.log, this.#connOpts);
   }
 
   #accept(socket: net.Socket): void {
@@ -263,7 +267,7 @@ export class ChatServer {
   #admit(conn: Connection): Intake {
     const opts = this.hub.opts;
     this.#conns.add(conn);
-    conn.log.info('connected');
+    conn.note({}, 'connected');
     const bucket = new TokenBucket(opts.frameRate, opts.frameBurst);
     // frames of one connection are handled one after another, in arrival order
     let serial: Promise<void> = Promise.resolve();
@@ -292,7 +296,7 @@ export class ChatServer {
         conn.destroy();
         const s = conn.session;
         if (s) void serial.then(() => this.hub.closeSession(s));
-        conn.log.info({ user: s?.userId }, 'disconnected');
+        conn.note({ user: s?.userId }, 'disconnected');
       },
     };
   }

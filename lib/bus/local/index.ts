@@ -16,7 +16,8 @@ export class LocalHub {
   readonly listeners = new Map<string, (text: string) => void>();
   readonly alive = new Set<string>();
   /** userId -> sessionId -> session */
-  readonly sessions = new Map<number, Map<string, SessionInfo>>();
+  /** each user's sessions: a small array (a map each would cost ~250 bytes per idle user) */
+  readonly sessions = new Map<number, SessionInfo[]>();
 }
 
 export const defaultHub = new LocalHub();
@@ -94,28 +95,25 @@ export class LocalPresence implements Presence {
     opts: { exclusive: boolean; maxSessions: number; replace?: string },
   ): Promise<RegisterResult> {
     if (session.nodeId !== this.nodeId) throw new Error(`LocalPresence: session of node ${session.nodeId} registered on ${this.nodeId}`);
-    const mine = this.#liveSessions(userId);
-    let live = 0;
-    for (const id of mine.keys()) if (id !== session.sessionId && id !== opts.replace) live++;
-    if (opts.exclusive && live > 0) return { ok: false, reason: 'busy' };
-    if (live >= opts.maxSessions) return { ok: false, reason: 'full' };
-    if (opts.replace !== undefined) mine.delete(opts.replace);
-    mine.set(session.sessionId, { ...session });
-    this.#hub.sessions.set(userId, mine);
+    const others = this.#liveSessions(userId).filter((s) => s.sessionId !== session.sessionId && s.sessionId !== opts.replace);
+    if (opts.exclusive && others.length > 0) return { ok: false, reason: 'busy' };
+    if (others.length >= opts.maxSessions) return { ok: false, reason: 'full' };
+    this.#hub.sessions.set(userId, [...others, { ...session }]);
     return { ok: true };
   }
 
   async unregister(userId: number, sessionId: string): Promise<void> {
-    const mine = this.#hub.sessions.get(userId);
-    if (mine?.get(sessionId)?.nodeId !== this.nodeId) return;
-    mine.delete(sessionId);
-    if (mine.size === 0) this.#hub.sessions.delete(userId);
+    const mine = this.#hub.sessions.get(userId) ?? [];
+    const i = mine.findIndex((s) => s.sessionId === sessionId);
+    if (i < 0 || mine[i]!.nodeId !== this.nodeId) return;
+    mine.splice(i, 1);
+    if (mine.length === 0) this.#hub.sessions.delete(userId);
   }
 
   async sessionsOf(userIds: number[]): Promise<Map<number, SessionInfo[]>> {
     const out = new Map<number, SessionInfo[]>();
     for (const userId of userIds) {
-      const live = [...this.#liveSessions(userId).values()].map((s) => ({ ...s }));
+      const live = this.#liveSessions(userId).map((s) => ({ ...s }));
       if (live.length > 0) out.set(userId, live);
     }
     return out;
@@ -126,8 +124,9 @@ export class LocalPresence implements Presence {
     this.#closed = true;
     this.#hub.alive.delete(this.nodeId);
     for (const [userId, mine] of this.#hub.sessions) {
-      for (const [id, s] of mine) if (s.nodeId === this.nodeId) mine.delete(id);
-      if (mine.size === 0) this.#hub.sessions.delete(userId);
+      const rest = mine.filter((s) => s.nodeId !== this.nodeId);
+      if (rest.length === 0) this.#hub.sessions.delete(userId);
+      else this.#hub.sessions.set(userId, rest);
     }
   }
 
@@ -137,11 +136,14 @@ export class LocalPresence implements Presence {
     this.#hub.alive.delete(this.nodeId);
   }
 
-  /** the user's session map with sessions of dead nodes dropped (like the Redis script) */
-  #liveSessions(userId: number): Map<string, SessionInfo> {
-    const mine = this.#hub.sessions.get(userId) ?? new Map<string, SessionInfo>();
-    for (const [id, s] of mine) if (!this.#hub.alive.has(s.nodeId)) mine.delete(id);
-    if (mine.size === 0) this.#hub.sessions.delete(userId);
-    return mine;
+  /** the user's sessions with those of dead nodes dropped (like the Redis script) */
+  #liveSessions(userId: number): SessionInfo[] {
+    const mine = this.#hub.sessions.get(userId);
+    if (!mine) return [];
+    if (mine.every((s) => this.#hub.alive.has(s.nodeId))) return mine;
+    const live = mine.filter((s) => this.#hub.alive.has(s.nodeId));
+    if (live.length === 0) this.#hub.sessions.delete(userId);
+    else this.#hub.sessions.set(userId, live);
+    return live;
   }
 }
