@@ -86,7 +86,7 @@ async function replyV2(hub: Hub, conn: Link, session: Session, frame: Frame, tok
 async function rehash(hub: Hub, conn: Link, userId: number, password: string, oldHash: string): Promise<void> {
   try {
     const cost = hub.opts.scryptParams;
-    const hashing = hub.hashes.run(() => hashPassword(password, scryptCost(cost)));
+    const hashing = hub.hashes.run(() => hashPassword(password, scryptCost(cost), hub.scrypt));
     // the next login does it when there is time
     if (!hashing) return conn.log.info({ user: userId }, 'password rehash skipped: too many hashes waiting');
     const replaced = await hub.store.replacePasswordHash(userId, oldHash, await hashing);
@@ -113,12 +113,12 @@ async function byPassword(hub: Hub, conn: Link, frame: Frame, userId: number, pa
   }
   const cost = scryptCost(hub.opts.scryptParams);
   const user = await hub.store.getUser(userId);
-  const checking = hub.hashes.run(() => verifyPassword(password, user?.passwordHash ?? null, cost));
+  const checking = hub.hashes.run(() => verifyPassword(password, user?.passwordHash ?? null, cost, hub.scrypt));
   if (!checking) {
     // not checked: the attempt does not count
     void hub.authLimits.loginCancelled(admitted.ticket).catch((err: unknown) => conn.log.warn({ err }, 'could not give back a login attempt'));
     const { detail, retryAfterMs } = hub.hashes.refusal();
-    conn.log.info({ user: userId, retryAfterMs }, 'login refused: too many password checks waiting');
+    hub.hashes.logRefusal(conn.log, { user: userId, retryAfterMs }, 'login refused: too many password checks waiting (refused: how many since the last such line)');
     fail(conn, frame, 'BUSY', detail, retryAfterMs);
     return null;
   }
