@@ -39,8 +39,13 @@ export class HashGate {
 
   /** runs `work` in its turn; null, at once, when `maxWaiting` already wait */
   run<T>(work: () => Promise<T>): Promise<T> | null {
-    if (this.#running >= this.#concurrency && this.#waiting.length >= this.#maxWaiting) return null;
+    if (this.full) return null;
     return this.#turn(work);
+  }
+
+  /** work that arrives now is refused */
+  get full(): boolean {
+    return this.#running >= this.#concurrency && this.#waiting.length >= this.#maxWaiting;
   }
 
   async #turn<T>(work: () => Promise<T>): Promise<T> {
