@@ -81,7 +81,9 @@ export class HashGate {
   /**
    * Logs a refusal: the first at once, then at most a line a second saying how many there were.
    * The log writes synchronously on the event loop (lib/log.ts), and a thousand refusals at once
-   * written one line each stalled it (a full stderr pipe makes each write wait 100 ms).
+   * written one line each stalled it (a full stderr pipe makes each write wait 100 ms). The
+   * count covers every refusal of this gate, logins and registrations alike; the line is the
+   * last one's.
    */
   logRefusal(log: Logger, fields: Record<string, unknown>, msg: string): void {
     this.#unlogged++;
