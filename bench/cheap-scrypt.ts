@@ -1,6 +1,7 @@
 /**
  * Benchmark-only preload (`node --import dist/bench/cheap-scrypt.js bin/chatserver ...`):
- * replaces crypto.scrypt with a near-free cost (N=16, r=1) for the whole server process.
+ * replaces crypto.scrypt and crypto.scryptSync with a near-free cost (N=16, r=1) for the whole
+ * server process (its password threads load this preload too: lib/models/scrypt-pool.ts).
  *
  * Why: the server verifies every LOGIN with scrypt N=16384, r=8 (~70 ms of CPU each, about
  * 14 logins/s on the 2-core benchmark machine), so logging in the 10,000 idle connections of
@@ -15,11 +16,17 @@ import { CHEAP_SCRYPT } from './cheap-params.js';
 
 type Callback = (err: Error | null, key: Buffer) => void;
 const original = crypto.scrypt;
+const originalSync = crypto.scryptSync;
 
 function cheapScrypt(password: crypto.BinaryLike, salt: crypto.BinaryLike, keylen: number, a: crypto.ScryptOptions | Callback, b?: Callback): void {
   const cb = (typeof a === 'function' ? a : b)!;
   original(password, salt, keylen, CHEAP_SCRYPT, cb);
 }
 
+function cheapScryptSync(password: crypto.BinaryLike, salt: crypto.BinaryLike, keylen: number): Buffer {
+  return originalSync(password, salt, keylen, CHEAP_SCRYPT);
+}
+
 (crypto as { scrypt: unknown }).scrypt = cheapScrypt;
+(crypto as { scryptSync: unknown }).scryptSync = cheapScryptSync;
 syncBuiltinESMExports();

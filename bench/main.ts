@@ -17,6 +17,8 @@
  *   --json <file>       also write the rows as JSON
  *   --server <path>     start another build's bin/chatserver (an A/B run of a candidate fix;
  *                       writes no docs unless --doc is given)
+ *   --only <part>       scenario 7: only `restart` (the kill -9 and resumes) or only `logins`
+ *                       (chat while password logins run)
  *
  * Exit status 1 when any row lost, duplicated or reordered a message (or got an error reply);
  * missed performance targets are reported, not failed.
@@ -48,6 +50,7 @@ interface Args {
   doc: string | null;
   json: string | null;
   server: string | null;
+  only: 'restart' | 'logins' | null;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -61,6 +64,7 @@ function parseArgs(argv: string[]): Args {
     doc: 'default',
     json: null,
     server: null,
+    only: null,
   };
   let pids: number[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -117,9 +121,15 @@ function parseArgs(argv: string[]): Args {
       case '--server':
         a.server = path.resolve(value());
         break;
+      case '--only': {
+        const part = value();
+        if (part !== 'restart' && part !== 'logins') throw new Error(`--only wants restart or logins, got ${part}`);
+        a.only = part;
+        break;
+      }
       case '--help':
       case '-h':
-        console.log('usage: npm run bench -- [--scenario 1,2,..] [--quick] [--target h:p[,h:p]] [--target-pid p[,p]] [--mysql url] [--redis url] [--cpu-prof [dir]] [--doc file | --no-doc] [--json file] [--server path/to/bin/chatserver]');
+        console.log('usage: npm run bench -- [--scenario 1,2,..] [--quick] [--target h:p[,h:p]] [--target-pid p[,p]] [--mysql url] [--redis url] [--cpu-prof [dir]] [--doc file | --no-doc] [--json file] [--server path/to/bin/chatserver] [--only restart|logins]');
         process.exit(0);
         break;
       default:
@@ -191,7 +201,7 @@ async function main(): Promise<number> {
       if (s === 4) await run('4', () => scenario4(ctx, args.targets ? ['embedded'] : clusterOk ? ['embedded', 'cluster'] : ['embedded']));
       if (s === 5) await run('5', () => scenario5(ctx));
       if (s === 6) await run('6', () => scenario6(ctx));
-      if (s === 7) await run('7', () => scenario7(ctx));
+      if (s === 7) await run('7', () => scenario7(ctx, args.only));
       if (s === 8) await run('8', () => scenario8(ctx, clusterOk));
     }
   } finally {

@@ -49,6 +49,7 @@ export interface ServerOptions {
   tokenTtlMs: number;
   hashConcurrency: number;
   hashQueue: number;
+  hashNice: number;
   recallWindowMs: number;
   expiryIntervalMs: number;
   expiryBatch: number;
@@ -192,6 +193,15 @@ export const OPTIONS: OptionTable = {
     unit: 'count',
     min: 0,
     help: 'password hashes waiting for their turn; past it a LOGIN with a password or a REG is refused with errno 132 and retryAfterMs',
+    group: 'limits',
+  },
+  hashNice: {
+    flag: '--hash-nice <n>',
+    default: 19,
+    unit: 'count',
+    min: 0,
+    max: 19,
+    help: 'CPU priority (nice value, Linux) of the threads that compute password hashes: 19 gives the event loop the CPU first',
     group: 'limits',
   },
   tokenTtlMs: {

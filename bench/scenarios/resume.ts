@@ -7,8 +7,10 @@
  *   hash nothing anyway.
  * - Chat at a steady rate (v2, open loop) on one process while 1,000 clients log in with their
  *   passwords at the real scrypt cost (each retrying after `retryAfterMs` when refused with
- *   errno 132): chat p99 without logins, with --hash-concurrency 4 (libuv's four threads all
- *   hashing, as before the gate) and with the default 1 (target: p99 < 50 ms).
+ *   errno 132): chat p99 without logins, with the hashing thread at the event loop's priority
+ *   (--hash-nice 0, as on libuv's threads before) and at the default lowest one (--hash-nice 19),
+ *   one hash at a time (target: p99 < 50 ms). The clients logging in run in a process of their
+ *   own (bench/login-storm.ts), as other machines would.
  */
 import { mkdtempSync } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { Errors } from '../../lib/errors.js';
 import { BenchConn, forEachLimit } from '../conn.js';
 import { closeAll } from '../env.js';
+import { startStorm, type Storm } from '../login-storm.js';
 import { runPairs, type Pair } from '../pairs.js';
 import { PhaseMeter, spawnChatServer, type ServerProc } from '../proc.js';
 import { PASSWORD, seedSqlite } from '../seed.js';
@@ -40,9 +43,11 @@ function killed(server: ServerProc): Promise<void> {
   return exited;
 }
 
-export async function scenario7(ctx: Ctx): Promise<void> {
-  await restart(ctx);
-  for (const concurrency of [null, 4, 1]) await loginsWhileChatting(ctx, concurrency);
+export async function scenario7(ctx: Ctx, only: 'restart' | 'logins' | null = null): Promise<void> {
+  if (only !== 'logins') await restart(ctx);
+  if (only === 'restart') return;
+  const reference = await loginsWhileChatting(ctx, null, null);
+  for (const nice of [0, 19]) await loginsWhileChatting(ctx, nice, reference);
 }
 
 async function restart(ctx: Ctx): Promise<void> {
@@ -119,18 +124,19 @@ async function restart(ctx: Ctx): Promise<void> {
   }
 }
 
-/** `concurrency` null: no logins (the reference) */
-async function loginsWhileChatting(ctx: Ctx, concurrency: number | null): Promise<void> {
+/** `nice`: the --hash-nice of the hashing thread; null: no logins (the reference). Returns chat p99, ms. */
+async function loginsWhileChatting(ctx: Ctx, nice: number | null, referenceP99: number | null): Promise<number> {
   const pairs = ctx.quick ? 4 : 10;
   const logins = ctx.quick ? 50 : 1000;
   const rate = ctx.quick ? 1000 : 5000;
   const durationMs = ctx.quick ? 2000 : 10_000;
-  const label = concurrency === null ? 'no logins (reference)' : `${logins.toLocaleString('en-US')} password logins at once, --hash-concurrency ${concurrency}${concurrency === 1 ? ' (default)' : ''}`;
+  const label = nice === null ? 'no logins (reference)' : `${logins.toLocaleString('en-US')} password logins at once, one hash at a time, --hash-nice ${nice}${nice === 19 ? ' (default)' : ' (the event loop\'s priority)'}`;
   log(`scenario 7, chat at ${rate} msg/s with ${label}`);
-  const { file, ids } = await seeded(ctx, `s7c${concurrency ?? 0}`, 2 * pairs + logins, 'real');
-  const server = await spawnChatServer({ name: `chatserver-s7c${concurrency ?? 0}`, args: ['--db', file, ...OPEN, ...(concurrency ? ['--hash-concurrency', String(concurrency)] : [])], cpuProfDir: ctx.cpuProfDir ?? undefined });
+  const name = nice === null ? 's7ref' : `s7nice${nice}`;
+  const { file, ids } = await seeded(ctx, name, 2 * pairs + logins, 'real');
+  const server = await spawnChatServer({ name: `chatserver-${name}`, args: ['--db', file, ...OPEN, '--hash-concurrency', '1', ...(nice === null ? [] : ['--hash-nice', String(nice)])], cpuProfDir: ctx.cpuProfDir ?? undefined });
   const chatters: BenchConn[] = [];
-  const storm: BenchConn[] = [];
+  let storm: Storm | null = null;
   try {
     for (const i of range(0, 2 * pairs)) {
       const c = await BenchConn.connect(server.port);
@@ -140,38 +146,24 @@ async function loginsWhileChatting(ctx: Ctx, concurrency: number | null): Promis
     const p: Pair[] = range(0, pairs).map((k) => ({ sender: chatters[2 * k]!, recipient: chatters[2 * k + 1]!, senderId: ids[2 * k]!, recipientId: ids[2 * k + 1]! }));
     // a second of chat first: the phase measures a warm process, not its JIT
     await runPairs(p, { v2: true, open: { rate, durationMs: 1000 } });
-    let stop = false;
-    let done = 0;
-    let busy = 0;
-    const loggingIn = concurrency === null ? Promise.resolve() : forEachLimit(range(0, logins), logins, async (k) => {
-      const c = await BenchConn.connect(server.port);
-      storm.push(c);
-      while (!stop) {
-        const r = await c.request({ msgid: 1, v: 2, id: ids[2 * pairs + k]!, password: PASSWORD, cmid: `l-${k}` }, (f) => f.msgid === 2, 120_000).catch(() => null);
-        if (r?.errno === 0) return void done++;
-        if (!r || r.errno !== Errors.BUSY.errno) return;
-        busy++;
-        await sleep(r.retryAfterMs as number);
-      }
-    });
+    storm = nice === null ? null : startStorm(server.port, ids.slice(2 * pairs), PASSWORD);
     const meter = new PhaseMeter([server.pid], [], [server.name]);
     const t0 = performance.now();
     const chat = await runPairs(p, { v2: true, open: { rate, durationMs } });
     const usage = meter.stop();
     const window = (performance.now() - t0) / 1000;
-    stop = true;
-    closeAll(storm);
-    await loggingIn.catch(() => undefined);
+    const { done, busy } = (await storm?.stop()) ?? { done: 0, busy: 0 };
     const p99 = chat.latency.p99;
     loadRow(ctx, '7', TITLE, `embedded, v2, open loop ${fmtRate(rate)} msg/s for ${durationMs / 1000} s, ${label}`, chat, usage, {
-      target: concurrency === null ? '(reference)' : 'chat p99 < 50 ms',
-      goal: concurrency === null ? null : p99 < 50,
+      target: nice === null ? '(reference)' : 'chat p99 < 50 ms',
+      goal: nice === null ? null : p99 < 50,
       ...(p99 >= 50 ? { goalMiss: `p99 ${p99.toFixed(1)} ms` } : {}),
-      notes: concurrency === null ? [] : [`${done} logins done in the ${window.toFixed(1)} s window (${(done / window).toFixed(1)}/s), ${busy} answers 131 (retried after retryAfterMs)`],
+      notes: nice === null ? [] : [`${done} logins done in the ${window.toFixed(1)} s window (${(done / window).toFixed(1)}/s), ${busy} answers ${Errors.BUSY.errno} (retried after retryAfterMs)${referenceP99 ? `; p99 ${(p99 / referenceP99).toFixed(2)}x the reference without logins of this run (${referenceP99.toFixed(1)} ms)` : ''}`],
     });
+    return p99;
   } finally {
+    storm?.kill();
     closeAll(chatters);
-    closeAll(storm);
     await server.stop();
   }
 }

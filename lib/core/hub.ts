@@ -16,6 +16,8 @@ import type { AuthLimits } from './auth-limits.js';
 import { CommitBatcher } from './batcher.js';
 import { ExpirySweeper } from './expiry.js';
 import { HashGate } from './hash-gate.js';
+import { ScryptPool } from '../models/scrypt-pool.js';
+import type { Scrypt } from '../models/password.js';
 import { Pruner } from './retention.js';
 import { asBusPayload } from './bus-payloads.js';
 import { Deliveries, type Delivery } from './delivery.js';
@@ -64,6 +66,10 @@ export class Hub {
   readonly stats = new Stats();
   /** password hashing, bounded (hash-gate.ts) */
   readonly hashes: HashGate;
+  /** the threads password hashes run on (scrypt-pool.ts) */
+  readonly scryptPool: ScryptPool;
+  /** derives on those threads: what the handlers pass to hashPassword and verifyPassword */
+  readonly scrypt: Scrypt;
   /** persistence: ops per commit and its duration, for the metrics */
   onBatch: ((size: number, ms: number) => void) | null = null;
   /** cluster: ms from a batch's commit to its publish, for the metrics */
@@ -93,6 +99,8 @@ export class Hub {
     this.#clustered = deps.clustered;
     this.authLimits = deps.authLimits;
     this.hashes = new HashGate(deps.opts.hashConcurrency, deps.opts.hashQueue);
+    this.scryptPool = new ScryptPool(deps.opts.hashConcurrency, deps.opts.hashNice);
+    this.scrypt = (password, salt, keylen, opts) => this.scryptPool.derive(password, salt, keylen, opts);
     this.batcher = new CommitBatcher(this.store, {
       maxBatch: deps.opts.maxBatch,
       maxQueue: deps.opts.maxCommitQueue,
@@ -298,5 +306,6 @@ export class Hub {
     await this.#deliveryChain;
     await this.#statusChain;
     await this.#sessions.closeAll();
+    await this.scryptPool.close();
   }
 }

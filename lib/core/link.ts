@@ -8,8 +8,8 @@ import type { Session } from './session.js';
 
 export interface Link {
   readonly log: Logger;
-  /** an info line with the connection's fields (the lines every connection writes: cheaper than `log`) */
-  note(fields: object, msg: string): void;
+  /** a line (info unless told) with the connection's fields (the lines every connection writes: cheaper than `log`) */
+  note(fields: object, msg: string, level?: 'info' | 'debug'): void;
   /** the peer's IP address (the login and registration budgets count per address) */
   readonly address: string;
   /** the connection speaks v2 from its first frame carrying "v":2 on; legacy until then */

@@ -3,10 +3,10 @@
  * legacy login is refused while the account has any live session), closing one, and ending
  * one that a resumed session replaced, here or on its own process.
  */
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Bus, Presence } from '../bus/types.js';
 import { Errors } from '../errors.js';
+import { randomId } from '../models/random-ids.js';
 import { notice } from '../protocol/frames.js';
 import type { UserRecord } from '../store/types.js';
 import type { KickPayload } from './bus-payloads.js';
@@ -43,7 +43,7 @@ export class Sessions {
    */
   async open(conn: Link, user: UserRecord, device?: string): Promise<Session | 'busy' | 'full'> {
     const { presence } = this.#deps;
-    const random = randomBytes(16).toString('base64url');
+    const random = randomId(16);
     // a device's sessions are named after it, so a resume finds the one it replaces in presence
     const sessionId = device === undefined ? random : `${device}.${random}`;
     const session = new Session(sessionId, user.id, user.name, conn, this.#deps.session, device ?? null);

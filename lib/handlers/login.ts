@@ -80,7 +80,7 @@ async function replyV2(hub: Hub, conn: Link, session: Session, frame: Frame, tok
 async function rehash(hub: Hub, conn: Link, userId: number, password: string, oldHash: string): Promise<void> {
   try {
     const cost = hub.opts.scryptParams;
-    const hashing = hub.hashes.run(() => hashPassword(password, scryptCost(cost)));
+    const hashing = hub.hashes.run(() => hashPassword(password, scryptCost(cost), hub.scrypt));
     // the next login does it when there is time
     if (!hashing) return conn.log.info({ user: userId }, 'password rehash skipped: too many hashes waiting');
     const replaced = await hub.store.replacePasswordHash(userId, oldHash, await hashing);
@@ -97,8 +97,18 @@ function refuseAttempt(hub: Hub, conn: Link, frame: Frame, userId: number, refus
   fail(conn, frame, 'RATE_LIMITED', `too many login attempts (${refusal.limit}), try again in ${Math.ceil(refusal.retryAfterMs / 1000)} s`, refusal.retryAfterMs);
 }
 
+/** too many password checks waiting: errno 132 with the time to come back */
+function refuseBusy(hub: Hub, conn: Link, frame: Frame, userId: number): null {
+  const { detail, retryAfterMs } = hub.hashes.refusal();
+  hub.hashes.logRefusal(conn.log, { user: userId, retryAfterMs }, 'login refused: too many password checks waiting (refused: how many since the last such line)');
+  fail(conn, frame, 'BUSY', detail, retryAfterMs);
+  return null;
+}
+
 /** the password check, counted by the login budgets; null (and the reply sent) when refused */
 async function byPassword(hub: Hub, conn: Link, frame: Frame, userId: number, password: string): Promise<UserRecord | null> {
+  // refused before the budgets and the store are asked: a storm of logins is mostly refusals
+  if (hub.hashes.full) return refuseBusy(hub, conn, frame, userId);
   // attempts are counted before the password is checked, so in-flight guesses count too
   const admitted = await hub.authLimits.admitLogin(userId, conn.address);
   if (!admitted.ok) {
@@ -107,14 +117,11 @@ async function byPassword(hub: Hub, conn: Link, frame: Frame, userId: number, pa
   }
   const cost = scryptCost(hub.opts.scryptParams);
   const user = await hub.store.getUser(userId);
-  const checking = hub.hashes.run(() => verifyPassword(password, user?.passwordHash ?? null, cost));
+  const checking = hub.hashes.run(() => verifyPassword(password, user?.passwordHash ?? null, cost, hub.scrypt));
   if (!checking) {
     // not checked: the attempt does not count
     void hub.authLimits.loginCancelled(admitted.ticket).catch((err: unknown) => conn.log.warn({ err }, 'could not give back a login attempt'));
-    const { detail, retryAfterMs } = hub.hashes.refusal();
-    conn.log.info({ user: userId, retryAfterMs }, 'login refused: too many password checks waiting');
-    fail(conn, frame, 'BUSY', detail, retryAfterMs);
-    return null;
+    return refuseBusy(hub, conn, frame, userId);
   }
   const verdict = await checking;
   if (!verdict.ok || !user) {

@@ -41,10 +41,10 @@ export const reg: Handler = {
       answer(conn, frame, 'RATE_LIMITED', `too many registrations from your address, try again in ${wait} s`, { retryAfterMs: admitted.retryAfterMs });
       return;
     }
-    const hashing = hub.hashes.run(() => hashPassword(password, scryptCost(hub.opts.scryptParams)));
+    const hashing = hub.hashes.run(() => hashPassword(password, scryptCost(hub.opts.scryptParams), hub.scrypt));
     if (!hashing) {
       const { detail, retryAfterMs } = hub.hashes.refusal();
-      conn.log.info({ retryAfterMs }, 'registration refused: too many password hashes waiting');
+      hub.hashes.logRefusal(conn.log, { retryAfterMs }, 'registration refused: too many password hashes waiting (refused: how many since the last such line)');
       answer(conn, frame, 'BUSY', detail, { retryAfterMs });
       return;
     }

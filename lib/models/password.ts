@@ -5,7 +5,7 @@
  * hex>`, were made with ln=14, r=8, p=1 and still verify; a login rehashes them (and any hash
  * cheaper than the configured cost) with the configured cost.
  */
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 export interface ScryptParams {
   /** log2 of N, the CPU/memory cost */
@@ -56,18 +56,24 @@ export function formatScryptParams(c: ScryptParams): string {
   return `ln=${c.ln},r=${c.r},p=${c.p}`;
 }
 
-function derive(password: string, salt: Buffer, c: ScryptParams): Promise<Buffer> {
-  const opts = { N: 2 ** c.ln, r: c.r, p: c.p, maxmem: memoryOf(c) + 1024 * 1024 };
-  return new Promise((resolve, reject) => {
-    scrypt(password.normalize('NFC'), salt, KEYLEN, opts, (err, key) => (err ? reject(err) : resolve(key)));
+/** where a derivation runs: the server passes its ScryptPool's (lib/models/scrypt-pool.ts) */
+export type Scrypt = (password: string, salt: Buffer, keylen: number, opts: ScryptOptions) => Promise<Buffer>;
+
+/** crypto.scrypt on libuv's thread pool: for tools, tests and seeding, not the server's logins */
+export const libuvScrypt: Scrypt = (password, salt, keylen, opts) =>
+  new Promise((resolve, reject) => {
+    scrypt(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key)));
   });
+
+function derive(password: string, salt: Buffer, c: ScryptParams, run: Scrypt): Promise<Buffer> {
+  return run(password.normalize('NFC'), salt, KEYLEN, { N: 2 ** c.ln, r: c.r, p: c.p, maxmem: memoryOf(c) + 1024 * 1024 });
 }
 
 const b64 = (b: Buffer): string => b.toString('base64').replace(/=+$/, '');
 
-export async function hashPassword(password: string, cost: ScryptParams): Promise<string> {
+export async function hashPassword(password: string, cost: ScryptParams, run: Scrypt = libuvScrypt): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
-  const key = await derive(password, salt, cost);
+  const key = await derive(password, salt, cost, run);
   return `$scrypt$${formatScryptParams(cost)}$${b64(salt)}$${b64(key)}`;
 }
 
@@ -102,13 +108,13 @@ export interface Verdict {
  * it still derives a key at `cost`, so a stranger cannot tell a missing id from a wrong
  * password by the reply time.
  */
-export async function verifyPassword(password: string, stored: string | null, cost: ScryptParams): Promise<Verdict> {
+export async function verifyPassword(password: string, stored: string | null, cost: ScryptParams, run: Scrypt = libuvScrypt): Promise<Verdict> {
   const parsed = stored === null ? null : parseHash(stored);
   if (!parsed) {
-    await derive(password, Buffer.alloc(SALT_BYTES), cost);
+    await derive(password, Buffer.alloc(SALT_BYTES), cost, run);
     return { ok: false, rehash: false };
   }
-  const key = await derive(password, parsed.salt, parsed.cost);
+  const key = await derive(password, parsed.salt, parsed.cost, run);
   const ok = key.length === parsed.key.length && timingSafeEqual(key, parsed.key);
   return { ok, rehash: ok && workOf(parsed.cost) < workOf(cost) };
 }

@@ -5,7 +5,8 @@
  * next (rotation: the presented token is retired at once, so a copy of it is useless after
  * the owner's next resume). A token expires `ttlMs` after it was issued.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { randomId } from './random-ids.js';
 import type { Store } from '../store/types.js';
 
 const TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/;
@@ -22,12 +23,12 @@ export function tokenHash(token: string): string {
 }
 
 function newToken(): string {
-  return randomBytes(32).toString('base64url');
+  return randomId(32);
 }
 
 /** a password login's new device: the id its chain of tokens goes by */
 export function newDevice(): string {
-  return randomBytes(16).toString('base64url');
+  return randomId(16);
 }
 
 /** the first token of a new device */

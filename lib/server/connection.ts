@@ -82,9 +82,9 @@ export class Connection implements Link {
   }
 
   /** an info line with this connection's fields, without keeping a child logger for it */
-  note(fields: object, msg: string): void {
-    if (this.#log) this.#log.info(fields, msg);
-    else if (this.#baseLog.isLevelEnabled('info')) this.#baseLog.info({ ...this.#fields(), ...fields }, msg);
+  note(fields: object, msg: string, level: 'info' | 'debug' = 'info'): void {
+    if (this.#log) this.#log[level](fields, msg);
+    else if (this.#baseLog.isLevelEnabled(level)) this.#baseLog[level]({ ...this.#fields(), ...fields }, msg);
   }
 
   #fields(): Record<string, unknown> {

@@ -267,7 +267,9 @@ export class ChatServer {
   #admit(conn: Connection): Intake {
     const opts = this.hub.opts;
     this.#conns.add(conn);
-    conn.note({}, 'connected');
+    // debug: every later line of the connection names its address, one that never logs in is
+    // logged when the login timeout closes it, and a line is a synchronous write (lib/log.ts)
+    conn.note({}, 'connected', 'debug');
     const bucket = new TokenBucket(opts.frameRate, opts.frameBurst);
     // frames of one connection are handled one after another, in arrival order
     let serial: Promise<void> = Promise.resolve();

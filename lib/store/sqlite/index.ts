@@ -41,6 +41,7 @@ import {
   type PositionRow,
 } from '../rows.js';
 import { ADDED_COLUMNS, EXPIRY_INDEX, readSchema } from '../schema.js';
+import { TickBatch } from '../tick-batch.js';
 import { TOKEN_SQL } from '../tokens.js';
 import { deviceKeyOf, KEY_SQL, type DeviceKeyRow } from '../keys.js';
 import type {
@@ -67,6 +68,18 @@ export interface SqliteStoreOptions {
   file: string;
   /** `synchronous` pragma: 'normal' (default) may lose the last commits on power loss, never corrupts */
   sync?: 'normal' | 'full';
+}
+
+/** 10,000 rotations of a 10,000-token table (WAL, no checkpoint): 75 µs each one per commit, 27 µs ten per commit */
+const ROTATION_WINDOW_MS = 3;
+const ROTATION_BATCH_MAX = 256;
+
+interface Rotation {
+  userId: number;
+  oldHash: string;
+  newHash: string;
+  now: number;
+  expires: number;
 }
 
 interface MemberParams {
@@ -272,6 +285,21 @@ export class SqliteStore implements Store {
   #erased = false;
   #db: Database.Database;
   #q: Statements | null = null;
+  /** token resumes of a few milliseconds in one transaction: a restart's thousands come within seconds */
+  readonly #rotations = new TickBatch<Rotation, string | null>(
+    (batch) =>
+      this.#db
+        .transaction(() =>
+          batch.map((r) => {
+            const row = this.#s.tokenDevice.get(r.oldHash, r.userId, r.now);
+            if (!row) return null;
+            return this.#s.rotateToken.run(r.newHash, r.expires, r.now, r.oldHash, r.userId, r.now).changes === 1 ? row.device : null;
+          }),
+        )
+        .immediate(),
+    ROTATION_WINDOW_MS,
+    ROTATION_BATCH_MAX,
+  );
 
   constructor(opts: SqliteStoreOptions) {
     if (opts.file !== ':memory:' && opts.file !== '') mkdirSync(dirname(opts.file), { recursive: true });
@@ -349,14 +377,8 @@ export class SqliteStore implements Store {
       .immediate();
   }
 
-  async rotateSessionToken(userId: number, oldHash: string, newHash: string, now: number, expires: number): Promise<string | null> {
-    return this.#db
-      .transaction(() => {
-        const row = this.#s.tokenDevice.get(oldHash, userId, now);
-        if (!row) return null;
-        return this.#s.rotateToken.run(newHash, expires, now, oldHash, userId, now).changes === 1 ? row.device : null;
-      })
-      .immediate();
+  rotateSessionToken(userId: number, oldHash: string, newHash: string, now: number, expires: number): Promise<string | null> {
+    return this.#rotations.add({ userId, oldHash, newHash, now, expires });
   }
 
   async revokeSessionToken(userId: number, device: string): Promise<boolean> {
