@@ -264,8 +264,13 @@ export class Hub {
         items.push({ ev: r.event, origin: origins[i] });
       } else if (r.op === 'append') {
         items.push({ ev: r.event, origin: origins[i] });
-        // the sender has what it sent
-        this.#watermarks.mark(r.event.senderId, r.event.conv, r.event.seq, r.event.seq, true);
+        // a v2 sender has what it sent. Not a legacy one: its positions move only with what is
+        // written to it, because a legacy session meeting a conversation starts at its delivered
+        // position, and a move to its own seq would pass another member's message still on its
+        // way (committed just before, on the bus): that message would never reach it. Legacy
+        // clients never see their own lines, so nothing else needs the move.
+        const sender = origins[i] === undefined ? undefined : this.#sessions.byId(origins[i]!);
+        if (sender && !sender.legacy) this.#watermarks.mark(r.event.senderId, r.event.conv, r.event.seq, r.event.seq, true);
       } else if (r.op === 'position' && op.op === 'position' && origins[i] !== QUIET) {
         const from = Math.min(r.delivered > r.prevDelivered ? r.prevDelivered : Infinity, r.read > r.prevRead ? r.prevRead : Infinity);
         if (from !== Infinity) moves.push({ userId: op.userId, conv: op.conv, delivered: r.delivered, read: r.read, from });

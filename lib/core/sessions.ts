@@ -91,6 +91,11 @@ export class Sessions {
     return [...this.#byUser.keys()];
   }
 
+  /** the live session with this id on this process */
+  byId(sessionId: string): Session | undefined {
+    return this.#byId.get(sessionId);
+  }
+
   get count(): number {
     return this.#byId.size;
   }
